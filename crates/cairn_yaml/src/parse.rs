@@ -1,0 +1,424 @@
+//! From text to [`Document`]s: events in, tree out.
+
+use std::collections::HashMap;
+
+use cairn_source::{CharToByte, Pos};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use crate::node::{Node, Scalar, Value};
+
+/// Bounds that keep hostile input from exhausting time or memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Deepest nesting of collections accepted in one document.
+    pub max_depth: usize,
+    /// Most nodes that alias expansion may create in one file.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Real manifests nest about 15 deep; a Helm chart rarely passes 40.
+        // 1,000,000 expanded nodes is far beyond any honest use of anchors and
+        // stops a billion-laughs file after a few milliseconds.
+        Limits {
+            max_depth: 256,
+            max_alias_nodes: 1_000_000,
+        }
+    }
+}
+
+/// One YAML document: its root node and where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// The root node.
+    pub root: Node,
+    /// 0-based index of the document in its file.
+    pub index: usize,
+}
+
+/// What went wrong while reading YAML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// The text is not YAML; the document it is in was dropped.
+    Syntax,
+    /// A mapping names the same key twice; the last value was kept.
+    DuplicateKey,
+    /// Alias expansion passed [`Limits::max_alias_nodes`]; the document was dropped.
+    AliasLimit,
+    /// Nesting passed [`Limits::max_depth`]; the document was dropped.
+    TooDeep,
+    /// An alias names no anchor; it was read as null.
+    UnknownAlias,
+    /// A merge key (`<<`) whose value is not a mapping or a list of mappings.
+    BadMerge,
+}
+
+/// A problem in the YAML text, with its position.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    /// What kind of problem.
+    pub kind: YamlErrorKind,
+    /// What was found, for a person.
+    pub message: String,
+    /// Where.
+    pub pos: Pos,
+}
+
+/// The documents that could be read and the problems found.
+#[derive(Clone, Debug, Default)]
+pub struct Parsed {
+    /// Documents, in file order (a dropped document leaves no entry).
+    pub documents: Vec<Document>,
+    /// Problems, in file order.
+    pub errors: Vec<YamlError>,
+}
+
+/// Parses `text` with default [`Limits`].
+pub fn parse(text: &str) -> Parsed {
+    parse_with(text, Limits::default())
+}
+
+/// Parses `text` with the given limits.
+pub fn parse_with(text: &str, limits: Limits) -> Parsed {
+    let mut out = Parsed::default();
+    let mut offset = 0usize; // byte offset of the chunk being parsed
+    let mut line_offset = 0u32; // lines before the chunk
+    let mut doc_index = 0usize;
+    let mut alias_budget = limits.max_alias_nodes;
+    loop {
+        let chunk = &text[offset..];
+        let mut builder = Builder {
+            conv: CharToByte::new(chunk),
+            byte_offset: offset as u32,
+            line_offset,
+            limits,
+            alias_budget: &mut alias_budget,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            errors: &mut out.errors,
+        };
+        let stopped_at = builder.run(chunk, &mut out.documents, &mut doc_index);
+        let Some(stop) = stopped_at else { break };
+        // Resume at the next document marker after the failure.
+        let abs = offset + stop.min(chunk.len());
+        match next_document_start(text, abs) {
+            Some(next) => {
+                line_offset += count_lines(&text[offset..next]);
+                offset = next;
+                doc_index += 1;
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// Byte offset of the first line at or after `from` that starts a new document.
+fn next_document_start(text: &str, from: usize) -> Option<usize> {
+    let mut start = text[..from].rfind('\n').map_or(0, |i| i + 1);
+    // The failing line itself is never a restart point.
+    start = text[start..].find('\n').map(|i| start + i + 1)?;
+    while start < text.len() {
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = &text[start..line_end];
+        if line == "---" || line.starts_with("--- ") || line.starts_with("---\t") || line == "---\r"
+        {
+            return Some(start);
+        }
+        start = line_end + 1;
+    }
+    None
+}
+
+fn count_lines(s: &str) -> u32 {
+    s.bytes().filter(|&b| b == b'\n').count() as u32
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+}
+
+struct Builder<'a> {
+    conv: CharToByte,
+    byte_offset: u32,
+    line_offset: u32,
+    limits: Limits,
+    alias_budget: &'a mut usize,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    errors: &'a mut Vec<YamlError>,
+}
+
+impl Builder<'_> {
+    fn pos(&self, span: &Span) -> Pos {
+        let start = self.conv.byte(span.start.index());
+        let end = self.conv.byte(span.end.index()).max(start);
+        Pos {
+            line: span.start.line() as u32 + self.line_offset,
+            column: span.start.col() as u32 + 1,
+            start: start + self.byte_offset,
+            end: end + self.byte_offset,
+        }
+    }
+
+    fn error(&mut self, kind: YamlErrorKind, message: String, pos: Pos) {
+        self.errors.push(YamlError { kind, message, pos });
+    }
+
+    /// Runs the parser over `chunk`. Returns the chunk-relative byte offset
+    /// where a fatal problem stopped it, or `None` when it reached the end.
+    fn run(&mut self, chunk: &str, docs: &mut Vec<Document>, index: &mut usize) -> Option<usize> {
+        let mut parser = Parser::new_from_str(chunk);
+        let mut started = false;
+        loop {
+            let (event, span) = match parser.next_event() {
+                None => return None,
+                Some(Ok(ev)) => ev,
+                Some(Err(e)) => {
+                    let m = e.marker();
+                    let byte = self.conv.byte(m.index());
+                    let pos = Pos {
+                        line: m.line() as u32 + self.line_offset,
+                        column: m.col() as u32 + 1,
+                        start: byte + self.byte_offset,
+                        end: byte + self.byte_offset,
+                    };
+                    self.error(
+                        YamlErrorKind::Syntax,
+                        format!("invalid YAML: {}", e.info()),
+                        pos,
+                    );
+                    return Some(byte as usize);
+                }
+            };
+            match event {
+                Event::StreamStart | Event::Nothing => {}
+                Event::StreamEnd => return None,
+                Event::DocumentStart(_) => {
+                    if started {
+                        *index += 1;
+                    }
+                    started = true;
+                    self.stack.clear();
+                    self.anchors.clear();
+                    self.root = None;
+                }
+                Event::DocumentEnd => {
+                    if let Some(root) = self.root.take() {
+                        docs.push(Document {
+                            root,
+                            index: *index,
+                        });
+                    }
+                }
+                Event::Scalar(text, style, anchor, _tag) => {
+                    let node = Node {
+                        value: Value::Scalar(Scalar {
+                            text: text.into_owned(),
+                            plain: style == ScalarStyle::Plain,
+                        }),
+                        pos: self.pos(&span),
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push(node);
+                }
+                Event::Alias(id) => {
+                    let pos = self.pos(&span);
+                    let node = match self.anchors.get(&id) {
+                        Some(node) => {
+                            let n = node.count();
+                            if n > *self.alias_budget {
+                                *self.alias_budget = 0;
+                                self.error(
+                                    YamlErrorKind::AliasLimit,
+                                    format!(
+                                        "alias expansion passes {} nodes; the document looks like an alias bomb and was dropped",
+                                        self.limits.max_alias_nodes
+                                    ),
+                                    pos,
+                                );
+                                return Some((pos.start - self.byte_offset) as usize);
+                            }
+                            *self.alias_budget -= n;
+                            node.clone()
+                        }
+                        None => {
+                            self.error(
+                                YamlErrorKind::UnknownAlias,
+                                "alias names no anchor defined before it; read as null".into(),
+                                pos,
+                            );
+                            Node::plain("", pos)
+                        }
+                    };
+                    self.push(node);
+                }
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    let pos = self.pos(&span);
+                    if self.stack.len() >= self.limits.max_depth {
+                        self.error(
+                            YamlErrorKind::TooDeep,
+                            format!(
+                                "nesting deeper than {} levels; the document was dropped",
+                                self.limits.max_depth
+                            ),
+                            pos,
+                        );
+                        return Some((pos.start - self.byte_offset) as usize);
+                    }
+                    self.stack.push(if matches!(event, Event::SequenceStart(..)) {
+                        Frame::Seq {
+                            items: Vec::new(),
+                            pos,
+                            anchor,
+                        }
+                    } else {
+                        Frame::Map {
+                            entries: Vec::new(),
+                            key: None,
+                            pos,
+                            anchor,
+                        }
+                    });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let end = self.pos(&span);
+                    let (node, anchor) = match self.stack.pop() {
+                        Some(Frame::Seq { items, pos, anchor }) => (
+                            Node {
+                                value: Value::Seq(items),
+                                pos: pos.to(end),
+                            },
+                            anchor,
+                        ),
+                        Some(Frame::Map {
+                            entries,
+                            pos,
+                            anchor,
+                            ..
+                        }) => {
+                            let entries = self.finish_map(entries);
+                            (
+                                Node {
+                                    value: Value::Map(entries),
+                                    pos: pos.to(end),
+                                },
+                                anchor,
+                            )
+                        }
+                        None => continue,
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push(node);
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+
+    /// Applies merge keys and drops duplicate keys (the last one wins, as in
+    /// most loaders; the duplicate is reported).
+    fn finish_map(&mut self, entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+        let has_merge = entries.iter().any(|(k, _)| is_merge_key(k));
+        let mut explicit: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        for (k, v) in entries {
+            if has_merge && is_merge_key(&k) {
+                match &v.value {
+                    Value::Map(m) => merged.extend(m.iter().cloned()),
+                    Value::Seq(items) => {
+                        for item in items {
+                            if let Value::Map(m) = &item.value {
+                                merged.extend(m.iter().cloned());
+                            } else {
+                                self.error(
+                                    YamlErrorKind::BadMerge,
+                                    format!(
+                                        "merge key `<<` lists {}, expected mappings; it was ignored",
+                                        item.type_name()
+                                    ),
+                                    item.pos,
+                                );
+                            }
+                        }
+                    }
+                    _ => self.error(
+                        YamlErrorKind::BadMerge,
+                        format!(
+                            "merge key `<<` holds {}, expected a mapping or a list of mappings; it was ignored",
+                            v.type_name()
+                        ),
+                        v.pos,
+                    ),
+                }
+                continue;
+            }
+            if let Some(text) = key_text(&k) {
+                if let Some(i) = explicit
+                    .iter()
+                    .position(|(ek, _)| key_text(ek) == Some(text))
+                {
+                    let first = explicit[i].0.pos;
+                    self.error(
+                        YamlErrorKind::DuplicateKey,
+                        format!(
+                            "duplicate key `{text}` (first at line {}); the last value is used",
+                            first.line
+                        ),
+                        k.pos,
+                    );
+                    explicit.remove(i);
+                }
+            }
+            explicit.push((k, v));
+        }
+        // Merged entries fill in keys not set explicitly; earlier sources win.
+        for (k, v) in merged {
+            let text = key_text(&k);
+            if text.is_some() && explicit.iter().any(|(ek, _)| key_text(ek) == text) {
+                continue;
+            }
+            explicit.push((k, v));
+        }
+        explicit
+    }
+}
+
+fn is_merge_key(k: &Node) -> bool {
+    matches!(&k.value, Value::Scalar(s) if s.plain && s.text == "<<")
+}
+
+fn key_text(k: &Node) -> Option<&str> {
+    match &k.value {
+        Value::Scalar(s) => Some(&s.text),
+        _ => None,
+    }
+}
