@@ -95,6 +95,13 @@ impl SourceMap {
         id
     }
 
+    /// Sets the text of a file added before its content was read.
+    pub fn set_text(&mut self, id: FileId, text: std::sync::Arc<str>) {
+        if let Some(f) = self.files.get_mut(id.0 as usize) {
+            f.text = Some(text);
+        }
+    }
+
     /// The file behind `id`.
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)

@@ -228,7 +228,7 @@ enum StoreKind {
 
 /// Datastore `j` alternates postgres and redis: db-00, cache-00, db-01, …
 fn store_kind(j: usize) -> StoreKind {
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         StoreKind::Postgres
     } else {
         StoreKind::Redis
@@ -289,7 +289,11 @@ fn choose_callee(rng: &mut Rng, i: usize, n: usize) -> Option<usize> {
     } else {
         1 + rng.below(avail)
     };
-    let off = if off > avail { 1 + rng.below(avail) } else { off };
+    let off = if off > avail {
+        1 + rng.below(avail)
+    } else {
+        off
+    };
     Some(i + off)
 }
 

@@ -36,7 +36,10 @@ struct Args {
 
 fn parse_number(flag: &str, value: Option<String>) -> Result<u64, String> {
     let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
-    let parsed = match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+    let parsed = match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
         Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
         None => value.replace('_', "").parse(),
     };
@@ -140,7 +143,7 @@ fn run(args: &Args) -> Result<(), String> {
         mib(bytes),
         args.out.display(),
         generated.as_secs_f64() * 1e3,
-        (total - generated).as_secs_f64() * 1e3,
+        total.saturating_sub(generated).as_secs_f64() * 1e3,
     );
     Ok(())
 }

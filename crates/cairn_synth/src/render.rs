@@ -6,8 +6,10 @@
 
 use std::fmt::Write as _;
 
-use crate::{AddrForm, BrokerUse, CalleeRef, NAMESPACE, Names, Quote, ServicePlan, StoreKind,
-    StoreUse, Target, store_kind};
+use crate::{
+    AddrForm, BrokerUse, CalleeRef, NAMESPACE, Names, Quote, ServicePlan, StoreKind, StoreUse,
+    Target, store_kind,
+};
 
 /// Resource profiles: (cpu request, memory request, cpu limit, memory limit).
 pub(crate) const PROFILES: [(&str, &str, &str, &str); 4] = [
@@ -192,7 +194,13 @@ pub(crate) fn app_service(
     );
     for e in &plan.env {
         let callee = names.apps[e.callee].as_str();
-        env_value(out, callee, form_suffix(e.form), &app_addr(callee, e.form), e.quote);
+        env_value(
+            out,
+            callee,
+            form_suffix(e.form),
+            &app_addr(callee, e.form),
+            e.quote,
+        );
     }
     if let Some(s) = plan.store {
         let value = store_addr(names, s);
@@ -203,7 +211,13 @@ pub(crate) fn app_service(
         env_value(out, var, suffix, &value, s.quote);
     }
     if let Some(b) = plan.broker {
-        env_value(out, "KAFKA", "_BOOTSTRAP_SERVERS", &broker_addr(names, b), b.quote);
+        env_value(
+            out,
+            "KAFKA",
+            "_BOOTSTRAP_SERVERS",
+            &broker_addr(names, b),
+            b.quote,
+        );
     }
     out.push_str(
         "            - name: APP_LOG_LEVEL\n              valueFrom:\n                configMapKeyRef:\n                  name: ",
@@ -282,7 +296,9 @@ pub(crate) fn app_service(
     let out = doc.begin();
     out.push_str("apiVersion: policy/v1\nkind: PodDisruptionBudget\n");
     metadata(out, name, name, plan.tier);
-    out.push_str("spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: ");
+    out.push_str(
+        "spec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: ",
+    );
     out.push_str(name);
     out.push('\n');
 
@@ -316,7 +332,7 @@ pub(crate) fn app_service(
     );
 }
 
-/// StatefulSet plus headless Service of a datastore or broker.
+/// `StatefulSet` plus headless `Service` of a datastore or broker.
 pub(crate) fn infra(doc: &mut DocBuf, ctx: &Ctx<'_>, t: Target) {
     let name = ctx.names.of(t);
     let (component, image, port_name, port, extra_port, data_dir) = match t {

@@ -282,20 +282,21 @@ impl Builder<'_> {
                         );
                         return Some((pos.start - self.byte_offset) as usize);
                     }
-                    self.stack.push(if matches!(event, Event::SequenceStart(..)) {
-                        Frame::Seq {
-                            items: Vec::new(),
-                            pos,
-                            anchor,
-                        }
-                    } else {
-                        Frame::Map {
-                            entries: Vec::new(),
-                            key: None,
-                            pos,
-                            anchor,
-                        }
-                    });
+                    self.stack
+                        .push(if matches!(event, Event::SequenceStart(..)) {
+                            Frame::Seq {
+                                items: Vec::new(),
+                                pos,
+                                anchor,
+                            }
+                        } else {
+                            Frame::Map {
+                                entries: Vec::new(),
+                                key: None,
+                                pos,
+                                anchor,
+                            }
+                        });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let end = self.pos(&span);

@@ -24,7 +24,12 @@ fn multi_document_files_keep_every_document_and_its_index() {
     let keys: Vec<_> = p
         .documents
         .iter()
-        .map(|d| (d.index, d.root.as_map().map(|m| m[0].0.as_str().unwrap().to_owned())))
+        .map(|d| {
+            (
+                d.index,
+                d.root.as_map().map(|m| m[0].0.as_str().unwrap().to_owned()),
+            )
+        })
         .collect();
     assert_eq!(keys[0], (0, Some("a".to_owned())));
     assert_eq!(keys[1], (1, Some("b".to_owned())));
@@ -38,7 +43,11 @@ fn a_syntax_error_loses_only_its_document() {
     assert_eq!(p.errors.len(), 1);
     assert_eq!(p.errors[0].kind, YamlErrorKind::Syntax);
     assert!(p.errors[0].pos.line >= 3, "{:?}", p.errors[0]);
-    let roots: Vec<_> = p.documents.iter().map(|d| d.root.as_map().unwrap()[0].0.as_str().unwrap()).collect();
+    let roots: Vec<_> = p
+        .documents
+        .iter()
+        .map(|d| d.root.as_map().unwrap()[0].0.as_str().unwrap())
+        .collect();
     assert_eq!(roots, ["a", "d"]);
     // positions after the restart still count lines from the top of the file
     let d = p.documents[1].root.get("d").unwrap();
@@ -69,19 +78,28 @@ fn duplicate_keys_are_reported_and_last_wins() {
     assert_eq!(p.errors.len(), 1);
     assert_eq!(p.errors[0].kind, YamlErrorKind::DuplicateKey);
     assert_eq!(p.errors[0].pos.line, 3);
-    assert_eq!(p.documents[0].root.get("replicas").unwrap().as_i64(), Some(3));
+    assert_eq!(
+        p.documents[0].root.get("replicas").unwrap().as_i64(),
+        Some(3)
+    );
 }
 
 #[test]
 fn billion_laughs_is_stopped() {
-    let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     for w in names.windows(2) {
         let (prev, cur) = (w[0], w[1]);
         text.push_str(&format!("{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
     }
     let p = parse(&text);
-    assert!(p.errors.iter().any(|e| e.kind == YamlErrorKind::AliasLimit), "{:?}", p.errors);
+    assert!(
+        p.errors.iter().any(|e| e.kind == YamlErrorKind::AliasLimit),
+        "{:?}",
+        p.errors
+    );
     assert!(p.documents.is_empty());
 }
 
@@ -89,9 +107,15 @@ fn billion_laughs_is_stopped() {
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let p = parse(&text);
-    assert!(p.errors.iter().any(|e| e.kind == YamlErrorKind::TooDeep || e.kind == YamlErrorKind::Syntax));
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.kind == YamlErrorKind::TooDeep || e.kind == YamlErrorKind::Syntax)
+    );
     assert!(p.documents.is_empty());
-    let block: String = (0..10_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+    let block: String = (0..10_000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
     let p = parse(&block);
     assert!(!p.errors.is_empty());
 }
@@ -118,7 +142,11 @@ fn unknown_alias_reads_as_null() {
     let p = parse("a: *nothing\n");
     // saphyr rejects an undefined alias itself; either way it is reported, not a panic
     assert!(!p.errors.is_empty());
-    let _ = p.documents.iter().map(|d| matches!(d.root.value, Value::Map(_))).count();
+    let _ = p
+        .documents
+        .iter()
+        .map(|d| matches!(d.root.value, Value::Map(_)))
+        .count();
 }
 
 proptest! {

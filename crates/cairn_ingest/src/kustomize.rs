@@ -1,0 +1,205 @@
+//! Kustomize folders.
+//!
+//! A `kustomization.yaml` that only lists local resource files changes
+//! nothing: its files are read as they are, keeping their positions (and
+//! listed files outside the scanned folders are added). One that transforms
+//! (patches, name prefixes, generators, components, remote bases) is rendered
+//! with `kubectl kustomize` when kubectl is on PATH; the files it consumed are
+//! then not read again on their own. Without kubectl, its resources are read
+//! as they are and a diagnostic says the transformations were not applied.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cairn_source::Diagnostic;
+use cairn_yaml::Node;
+
+use crate::walk::{canonical, display_path};
+use crate::{Candidate, Options};
+
+const NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+const PLAIN_KEYS: &[&str] = &["apiVersion", "kind", "resources", "metadata"];
+
+pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mut Vec<Diagnostic>) {
+    let kfiles: Vec<PathBuf> = candidates
+        .iter()
+        .filter_map(|c| c.path.clone())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| NAMES.contains(&n))
+        })
+        .collect();
+    if kfiles.is_empty() {
+        return;
+    }
+    let mut consumed: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut to_render: Vec<PathBuf> = Vec::new();
+    let mut extra: Vec<PathBuf> = Vec::new();
+    for kf in &kfiles {
+        let Some(dir) = kf.parent() else { continue };
+        let Ok(text) = std::fs::read_to_string(kf) else {
+            continue;
+        };
+        let parsed = cairn_yaml::parse(&text);
+        let Some(root) = parsed.documents.first().map(|d| &d.root) else {
+            continue;
+        };
+        let plain = root.as_map().is_some_and(|m| {
+            m.iter()
+                .all(|(k, _)| k.as_str().is_some_and(|k| PLAIN_KEYS.contains(&k)))
+        }) && list(root, "resources")
+            .iter()
+            .all(|r| dir.join(r).is_file());
+        if plain {
+            for r in list(root, "resources") {
+                extra.push(dir.join(r));
+            }
+        } else {
+            to_render.push(kf.clone());
+            consumed_by(dir, root, &mut consumed, 0);
+        }
+    }
+    // A kustomization consumed by another one is rendered as part of it.
+    to_render.retain(|kf| !consumed.contains(&canonical(kf.parent().unwrap_or(Path::new(".")))));
+    let kubectl = opts.render_kustomize && kubectl_available();
+    if !to_render.is_empty() && !kubectl {
+        for kf in &to_render {
+            diags.push(
+                Diagnostic::warning(
+                    "kustomize-not-rendered",
+                    format!("{}: kubectl is not on PATH, so patches and transformations were not applied; its resources were read as they are", display_path(kf)),
+                )
+                .with_help("install kubectl to render Kustomize folders"),
+            );
+        }
+        return;
+    }
+    for kf in &to_render {
+        let dir = kf.parent().unwrap_or(Path::new("."));
+        match Command::new("kubectl").arg("kustomize").arg(dir).output() {
+            Ok(o) if o.status.success() => candidates.push(Candidate {
+                path: None,
+                display: format!("{} (rendered)", display_path(kf)),
+                explicit: true,
+                text: Some(o.stdout),
+            }),
+            Ok(o) => {
+                let err = String::from_utf8_lossy(&o.stderr);
+                diags.push(Diagnostic::warning(
+                    "kustomize-render-failed",
+                    format!(
+                        "{}: kubectl kustomize failed: {}; its resources were read as they are",
+                        display_path(kf),
+                        err.trim().lines().next().unwrap_or("")
+                    ),
+                ));
+                unconsume(dir, &mut consumed);
+            }
+            Err(e) => {
+                diags.push(Diagnostic::warning(
+                    "kustomize-render-failed",
+                    format!("{}: kubectl could not run: {e}", display_path(kf)),
+                ));
+                unconsume(dir, &mut consumed);
+            }
+        }
+    }
+    candidates.retain(|c| {
+        c.path
+            .as_ref()
+            .is_none_or(|p| !consumed.contains(&canonical(p)))
+    });
+    let have: BTreeSet<PathBuf> = candidates
+        .iter()
+        .filter_map(|c| c.path.as_deref().map(canonical))
+        .collect();
+    for p in extra {
+        let cp = canonical(&p);
+        if !have.contains(&cp) && !consumed.contains(&cp) {
+            candidates.push(Candidate {
+                display: display_path(&p),
+                path: Some(p),
+                explicit: false,
+                text: None,
+            });
+        }
+    }
+}
+
+fn unconsume(dir: &Path, consumed: &mut BTreeSet<PathBuf>) {
+    let d = canonical(dir);
+    consumed.retain(|p| !p.starts_with(&d));
+}
+
+fn list<'a>(root: &'a Node, key: &str) -> Vec<&'a str> {
+    root.seq_at(key).iter().filter_map(Node::as_str).collect()
+}
+
+/// Every local file a kustomization reads, recursively.
+fn consumed_by(dir: &Path, root: &Node, out: &mut BTreeSet<PathBuf>, depth: usize) {
+    if depth > 20 {
+        return;
+    }
+    for name in NAMES {
+        out.insert(canonical(&dir.join(name)));
+    }
+    out.insert(canonical(dir));
+    let mut paths: Vec<&str> = Vec::new();
+    for key in [
+        "resources",
+        "bases",
+        "components",
+        "patchesStrategicMerge",
+        "crds",
+    ] {
+        paths.extend(list(root, key));
+    }
+    for p in root
+        .seq_at("patches")
+        .iter()
+        .chain(root.seq_at("patchesJson6902"))
+    {
+        if let Some(path) = p.get_str("path") {
+            paths.push(path);
+        }
+    }
+    for g in root
+        .seq_at("configMapGenerator")
+        .iter()
+        .chain(root.seq_at("secretGenerator"))
+    {
+        for f in g.seq_at("files").iter().chain(g.seq_at("envs")) {
+            if let Some(s) = f.as_str() {
+                paths.push(s.rsplit('=').next().unwrap_or(s));
+            }
+        }
+    }
+    for p in paths {
+        if p.contains("://") || p.starts_with("github.com/") {
+            continue;
+        }
+        let full = dir.join(p);
+        if full.is_dir() {
+            let sub = NAMES.iter().map(|n| full.join(n)).find(|f| f.is_file());
+            if let Some(sub) = sub {
+                if let Ok(text) = std::fs::read_to_string(&sub) {
+                    if let Some(d) = cairn_yaml::parse(&text).documents.first() {
+                        consumed_by(&full, &d.root, out, depth + 1);
+                    }
+                }
+            }
+        } else {
+            out.insert(canonical(&full));
+        }
+    }
+}
+
+fn kubectl_available() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
