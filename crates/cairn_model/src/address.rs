@@ -108,7 +108,6 @@ fn push_hostport(out: &mut Vec<Address>, token: &str, scheme: Option<&str>, bare
         Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
             (h, p.parse::<u16>().ok())
         }
-        Some((_, p)) if p.is_empty() => (token.trim_end_matches(':'), None),
         Some(_) => return,
         None => (token, None),
     };
@@ -138,44 +137,49 @@ pub fn extract(key: &str, value: &str) -> Vec<Address> {
         return out;
     }
     let bare_ok = key_names_a_host(key);
-    let mut rest = value;
+    // URLs: scheme://authority. A value may hold several, separated by commas
+    // or spaces (Kafka listeners, MongoDB host lists continue the previous scheme).
     let mut had_url = false;
-    // URLs: scheme://authority
-    while let Some(i) = rest.find("://") {
+    if value.contains("://") {
         had_url = true;
-        let before = &rest[..i];
-        let scheme_start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
-            .map_or(0, |j| j + 1);
-        let scheme = &before[scheme_start..];
-        let after = &rest[i + 3..];
-        let end = after
-            .find(|c: char| {
-                c == '/'
-                    || c == '?'
-                    || c == '#'
-                    || c.is_whitespace()
-                    || c == '"'
-                    || c == '\''
-                    || c == ';'
-                    || c == ')'
-            })
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        if authority.is_empty() && scheme == "dns" {
-            // dns:///host:port
-            let tail = after.trim_start_matches('/');
-            let e = tail
-                .find(|c: char| c == '/' || c.is_whitespace())
-                .unwrap_or(tail.len());
-            push_hostport(&mut out, &tail[..e], Some("grpc"), true);
-        } else {
-            let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            for hp in authority.split(',') {
-                push_hostport(&mut out, hp, (!scheme.is_empty()).then_some(scheme), true);
+        let mut scheme: Option<&str> = None;
+        for tok in value.split(|c: char| c == ',' || c == ';' || c.is_whitespace()) {
+            let tok = tok.trim_matches(|c| c == '"' || c == '\'' || c == '(' || c == ')');
+            if let Some(i) = tok.find("://") {
+                let before = &tok[..i];
+                let start = before
+                    .rfind(|c: char| {
+                        !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.' || c == '_')
+                    })
+                    .map_or(0, |j| j + 1);
+                let sch = &before[start..];
+                let after = &tok[i + 3..];
+                if after.starts_with('/') && sch == "dns" {
+                    // dns:///host:port
+                    let tail = after.trim_start_matches('/');
+                    push_hostport(
+                        &mut out,
+                        tail.split('/').next().unwrap_or(tail),
+                        Some("grpc"),
+                        true,
+                    );
+                    scheme = None;
+                    continue;
+                }
+                let authority = after.split(['/', '?', '#']).next().unwrap_or(after);
+                scheme = (!sch.is_empty()).then_some(sch);
+                push_hostport(&mut out, authority, scheme, true);
+            } else if let Some(sch) = scheme {
+                // continuation of a host list: `mongodb://a:1,b:2/db`
+                let authority = tok.split(['/', '?', '#']).next().unwrap_or(tok);
+                if authority.contains(':') {
+                    push_hostport(&mut out, authority, Some(sch), true);
+                }
+                if tok.contains('/') {
+                    scheme = None;
+                }
             }
         }
-        rest = &after[end..];
     }
     if had_url {
         return out;
@@ -280,6 +284,9 @@ mod tests {
             "config-server"
         );
         assert_eq!(hosts("U", "http://localhost:8888/"), []);
+        assert_eq!(hosts("L", "PLAINTEXT://:9092,CONTROLLER://:9093"), []);
+        assert_eq!(hosts("L", "PLAINTEXT://events:9092")[0].0, "events");
+        assert_eq!(hosts("U", "http://$(OTEL_COLLECTOR_NAME):4317"), []);
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
     b.services
         .sort_by(|a, c| (&a.name, &a.namespace).cmp(&(&c.name, &c.namespace)));
     let index = HostIndex::new(&b.services);
+    attach_contracts(input, &index, &mut b.services);
 
     let mut edges = EdgeSet::default();
     let mut unresolved: BTreeMap<(String, String), Unresolved> = BTreeMap::new();
@@ -234,7 +235,6 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                 .map_or("unknown", |f| f.as_str()),
         })
         .collect();
-    attach_contracts(input, &index, &mut b.services);
 
     let mut edge_list: Vec<Edge> = edges.edges.into_values().collect();
     for e in &mut edge_list {
@@ -1303,7 +1303,15 @@ fn protocol_for(a: &Address, to: &Service, engine: Option<&'static str>) -> Stri
             return "grpc".into();
         }
     }
-    "http".into()
+    // A service described by a .proto contract speaks gRPC.
+    if to.contracts.iter().any(|c| {
+        std::path::Path::new(c)
+            .extension()
+            .is_some_and(|e| e == "proto")
+    }) {
+        return "grpc".into();
+    }
+    "unknown".into()
 }
 
 /// Every name a service answers to, with its namespace.
@@ -1769,7 +1777,7 @@ fn attach_contracts(input: &Ingest, index: &HostIndex, services: &mut [Service])
             }
             continue;
         }
-        let found = c.names.iter().find_map(|n| {
+        let resolve = |n: &String| {
             let n = n.to_ascii_lowercase();
             let cands = [
                 n.clone(),
@@ -1779,11 +1787,32 @@ fn attach_contracts(input: &Ingest, index: &HostIndex, services: &mut [Service])
                     .to_owned(),
                 n.split('.').next_back().unwrap_or(&n).to_owned(),
             ];
-            cands.iter().find_map(|x| index.lookup(x, None))
-        });
-        if let Some(i) = found {
+            cands
+                .iter()
+                .find_map(|x| index.lookup(x, None))
+                .or_else(|| {
+                    // `ProductCatalogService` names service `product-catalog`
+                    let squashed = cands[2].replace(['-', '_'], "");
+                    services
+                        .iter()
+                        .position(|s| s.name.replace(['-', '_'], "") == squashed)
+                })
+        };
+        // A .proto may define many gRPC services: attach it to each one it
+        // names. An OpenAPI/AsyncAPI file describes one service: its title.
+        // The file name is the last resort for both.
+        let (named, stem) = c.names.split_at(c.names.len().saturating_sub(1));
+        let mut found: Vec<usize> = if c.format == cairn_ingest::Format::Proto {
+            named.iter().filter_map(resolve).collect()
+        } else {
+            named.iter().find_map(resolve).into_iter().collect()
+        };
+        if found.is_empty() {
+            found.extend(stem.iter().find_map(resolve));
+        }
+        for i in found {
             if !services[i].contracts.contains(&path) {
-                services[i].contracts.push(path);
+                services[i].contracts.push(path.clone());
             }
         }
     }
