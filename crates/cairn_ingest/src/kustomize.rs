@@ -35,6 +35,8 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
         return;
     }
     let mut consumed: BTreeSet<PathBuf> = BTreeSet::new();
+    // Kustomization folders that another kustomization builds on.
+    let mut bases: BTreeSet<PathBuf> = BTreeSet::new();
     let mut to_render: Vec<PathBuf> = Vec::new();
     let mut extra: Vec<PathBuf> = Vec::new();
     for kf in &kfiles {
@@ -58,11 +60,11 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
             }
         } else {
             to_render.push(kf.clone());
-            consumed_by(dir, root, &mut consumed, 0);
+            consumed_by(dir, root, &mut consumed, &mut bases, 0);
         }
     }
     // A kustomization consumed by another one is rendered as part of it.
-    to_render.retain(|kf| !consumed.contains(&canonical(kf.parent().unwrap_or(Path::new(".")))));
+    to_render.retain(|kf| !bases.contains(&canonical(kf.parent().unwrap_or(Path::new(".")))));
     let kubectl = opts.render_kustomize && kubectl_available();
     if !to_render.is_empty() && !kubectl {
         for kf in &to_render {
@@ -138,7 +140,13 @@ fn list<'a>(root: &'a Node, key: &str) -> Vec<&'a str> {
 }
 
 /// Every local file a kustomization reads, recursively.
-fn consumed_by(dir: &Path, root: &Node, out: &mut BTreeSet<PathBuf>, depth: usize) {
+fn consumed_by(
+    dir: &Path,
+    root: &Node,
+    out: &mut BTreeSet<PathBuf>,
+    bases: &mut BTreeSet<PathBuf>,
+    depth: usize,
+) {
     if depth > 20 {
         return;
     }
@@ -186,7 +194,8 @@ fn consumed_by(dir: &Path, root: &Node, out: &mut BTreeSet<PathBuf>, depth: usiz
             if let Some(sub) = sub {
                 if let Ok(text) = std::fs::read_to_string(&sub) {
                     if let Some(d) = cairn_yaml::parse(&text).documents.first() {
-                        consumed_by(&full, &d.root, out, depth + 1);
+                        bases.insert(canonical(&full));
+                        consumed_by(&full, &d.root, out, bases, depth + 1);
                     }
                 }
             }

@@ -106,7 +106,8 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                 match index.lookup(&r.name, None) {
                     Some(to) if to != from => {
                         let ev = b.ev(r.loc, Some(format!("{what} {}", r.name)));
-                        edges.add(&b.services, from, to, None, None, ev, Vec::new());
+                        let proto = b.engines.get(&b.services[to].name).copied();
+                        edges.add(&b.services, from, to, None, proto, ev, Vec::new());
                     }
                     Some(_) => {}
                     None => b.diags.push(
@@ -158,6 +159,10 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                 match index.lookup(&d.to, None) {
                     Some(to) => {
                         let kind = d.kind.as_deref().and_then(EdgeKind::parse);
+                        let seen = edges.edges.contains_key(&(
+                            b.services[from].name.clone(),
+                            b.services[to].name.clone(),
+                        ));
                         let e = edges.add(
                             &b.services,
                             from,
@@ -167,7 +172,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                             ev.clone().unwrap_or_else(|| b.ev_none()),
                             Vec::new(),
                         );
-                        e.origin = Origin::Stated;
+                        e.origin = if seen { Origin::Both } else { Origin::Stated };
                         if let Some(k) = kind {
                             e.kind = k;
                         }
@@ -238,8 +243,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
 
     let mut edge_list: Vec<Edge> = edges.edges.into_values().collect();
     for e in &mut edge_list {
-        e.evidence.sort();
-        e.evidence.dedup();
+        // evidence stays in discovery order (configuration first, then stated intent)
         e.topics.sort();
     }
     edge_list.sort_by(|a, c| (&a.from, &a.to, a.kind).cmp(&(&c.from, &c.to, c.kind)));

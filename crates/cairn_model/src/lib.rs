@@ -45,6 +45,8 @@ pub enum Origin {
     Stated,
     /// Inferred from deployment configuration.
     Inferred,
+    /// Stated in `cairn.yaml` and also found in deployment configuration.
+    Both,
 }
 
 /// How a dependency is used.

@@ -84,7 +84,11 @@ pub fn summary(r: &Report<'_>) -> String {
             } else {
                 format!(" [{}]", e.topics.join(", "))
             };
-            let obs = if e.observability { " (telemetry)" } else { "" };
+            let obs = match (e.observability, e.origin) {
+                (true, _) => " (telemetry)",
+                (false, cairn_model::Origin::Stated) => " (stated only)",
+                _ => "",
+            };
             let _ = writeln!(
                 out,
                 "  {:width$} {arrow} {:width$}  {:13} {:9}{topics}{obs}  {at}",

@@ -197,11 +197,20 @@ impl Builder<'_> {
                         start: byte + self.byte_offset,
                         end: byte + self.byte_offset,
                     };
-                    self.error(
-                        YamlErrorKind::Syntax,
-                        format!("invalid YAML: {}", e.info()),
-                        pos,
-                    );
+                    if e.info().contains("recursion limit") {
+                        // saphyr bounds flow-collection nesting itself
+                        self.error(
+                            YamlErrorKind::TooDeep,
+                            "nesting too deep for the parser; the document was dropped".into(),
+                            pos,
+                        );
+                    } else {
+                        self.error(
+                            YamlErrorKind::Syntax,
+                            format!("invalid YAML: {}", e.info()),
+                            pos,
+                        );
+                    }
                     return Some(byte as usize);
                 }
             };

@@ -1,0 +1,359 @@
+//! `cairn scan` and `cairn context` end to end, on the repo's own example
+//! and fixtures.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cairn(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("cairn")
+        .unwrap()
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = cairn(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn edges(m: &Value) -> BTreeSet<(String, String, String, String)> {
+    m["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().into(),
+                e["to"].as_str().unwrap().into(),
+                e["kind"].as_str().unwrap().into(),
+                e["protocol"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn example_kubernetes_flavour_matches_its_expected_edges() {
+    let m = json(&["scan", "examples/shopfront/k8s", "--format", "json"]);
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/shopfront/expected-edges.json")).unwrap(),
+    )
+    .unwrap();
+    let want: BTreeSet<_> = edges(&truth);
+    assert_eq!(edges(&m), want);
+    let unresolved: BTreeSet<(String, String)> = m["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["from"].as_str().unwrap().into(),
+                u["host"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want_u: BTreeSet<(String, String)> = truth["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["from"].as_str().unwrap().into(),
+                u["host"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(unresolved, want_u);
+}
+
+#[test]
+fn example_compose_flavour_finds_the_same_dependencies() {
+    let k8s = json(&["scan", "examples/shopfront/k8s", "--format", "json"]);
+    let compose = json(&["scan", "examples/shopfront/compose", "--format", "json"]);
+    let pairs = |m: &Value| -> BTreeSet<(String, String, String)> {
+        edges(m).into_iter().map(|(f, t, k, _)| (f, t, k)).collect()
+    };
+    // the load generator only exists in the Kubernetes flavour
+    let want: BTreeSet<_> = pairs(&k8s)
+        .into_iter()
+        .filter(|(f, _, _)| f != "loadgen")
+        .collect();
+    assert_eq!(pairs(&compose), want);
+}
+
+#[test]
+fn stated_intent_wins_and_is_marked() {
+    let m = json(&["scan", "examples/shopfront", "--format", "json"]);
+    assert_eq!(m["system"]["name"], "shopfront");
+    assert_eq!(m["system"]["environment"], "production");
+    let e = m["edges"].as_array().unwrap();
+    let stated_only = e
+        .iter()
+        .find(|e| e["from"] == "payments" && e["to"] == "notifications")
+        .unwrap();
+    assert_eq!(stated_only["origin"], "stated");
+    let both = e
+        .iter()
+        .find(|e| e["from"] == "orders" && e["to"] == "payments")
+        .unwrap();
+    assert_eq!(both["origin"], "both");
+    // stated policy and mesh policy both govern the call
+    assert_eq!(both["policy"]["timeout_ms"], 2000.0);
+    assert_eq!(both["policy"]["circuit_breaker"], true);
+    let orders = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "orders")
+        .unwrap();
+    assert_eq!(orders["owner"], "team-orders");
+    assert!(
+        orders["contracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("orders.openapi.yaml"))
+    );
+}
+
+#[test]
+fn output_is_deterministic_across_runs_and_thread_counts() {
+    let a = cairn(&["scan", "examples/shopfront", "--format", "json"]).stdout;
+    let b = cairn(&["scan", "examples/shopfront", "--format", "json"]).stdout;
+    let c = Command::cargo_bin("cairn")
+        .unwrap()
+        .current_dir(root())
+        .env("RAYON_NUM_THREADS", "1")
+        .args(["scan", "examples/shopfront", "--format", "json"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
+
+#[test]
+fn stdin_reads_kubectl_list_output() {
+    let text =
+        std::fs::read(root().join("crates/cairn/tests/fixtures/list/kubectl-output.yaml")).unwrap();
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .args(["scan", "-", "--format", "json"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        edges(&m),
+        BTreeSet::from([(
+            "checkout".into(),
+            "payment".into(),
+            "sync".into(),
+            "grpc".into()
+        )])
+    );
+    let ev = &m["edges"][0]["evidence"][0];
+    assert_eq!(ev["file"], "<stdin>");
+    assert_eq!(ev["line"], 24);
+}
+
+#[test]
+fn kustomize_overlays_are_rendered_and_their_bases_not_read_twice() {
+    let m = json(&[
+        "scan",
+        "crates/cairn/tests/fixtures/kustomize",
+        "--format",
+        "json",
+    ]);
+    let objects = m["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 4, "{objects:?}");
+    assert!(objects.iter().all(|o| o["namespace"] == "prod"));
+    let api = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "api")
+        .unwrap();
+    assert_eq!(
+        api["workloads"][0]["replicas"], 4,
+        "the overlay's patch was applied"
+    );
+    assert!(edges(&m).contains(&(
+        "api".into(),
+        "cache".into(),
+        "datastore".into(),
+        "redis".into()
+    )));
+}
+
+#[test]
+fn kustomize_without_rendering_reads_resources_as_they_are() {
+    let m = json(&[
+        "scan",
+        "crates/cairn/tests/fixtures/kustomize/overlay",
+        "--no-kustomize",
+        "--format",
+        "json",
+    ]);
+    let codes: Vec<&str> = m["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"kustomize-not-rendered"), "{codes:?}");
+}
+
+#[test]
+fn compose_files_merge_in_order_with_env_interpolation_and_merge_keys() {
+    let dir = "crates/cairn/tests/fixtures/compose-layers";
+    let a = format!("{dir}/compose.yaml");
+    let b = format!("{dir}/compose.extra.yaml");
+    let m = json(&[
+        "scan",
+        "--compose-file",
+        &a,
+        "--compose-file",
+        &b,
+        &a,
+        "--format",
+        "json",
+    ]);
+    let e = edges(&m);
+    assert!(
+        e.contains(&("front".into(), "back".into(), "sync".into(), "http".into())),
+        "{e:?}: ${{BACKEND_HOST}} comes from .env"
+    );
+    assert!(
+        e.contains(&(
+            "back".into(),
+            "db".into(),
+            "datastore".into(),
+            "postgres".into()
+        )),
+        "{e:?}: long-form depends_on"
+    );
+    assert!(
+        e.iter()
+            .any(|(f, t, _, p)| f == "back" && t == "mq" && p == "amqp"),
+        "{e:?}: the second file adds back's QUEUE"
+    );
+    let svc = |name: &str| {
+        m["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let env = |s: &Value| {
+        s["workloads"][0]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // `back` takes `environment` from the merge key, and the second file adds QUEUE to it
+    let back = env(&svc("back"));
+    assert!(
+        back.iter()
+            .any(|v| v["name"] == "LOG_LEVEL" && v["value"] == "info"),
+        "{back:?}"
+    );
+    assert!(back.iter().any(|v| v["name"] == "QUEUE"), "{back:?}");
+    // `front` sets its own `environment`, which replaces the merged one whole (YAML merge semantics)
+    let front = env(&svc("front"));
+    assert!(!front.iter().any(|v| v["name"] == "LOG_LEVEL"), "{front:?}");
+    assert_eq!(
+        svc("front")["workloads"][0]["containers"][0]["image"],
+        "example.org/front:1.0.0"
+    );
+}
+
+#[test]
+fn context_request_is_answered() {
+    let req = root().join("crates/cairn/tests/fixtures/context-request.json");
+    let m = json(&[
+        "context",
+        "--request",
+        req.to_str().unwrap(),
+        "examples/shopfront/k8s",
+    ]);
+    assert_eq!(m["request_type"], "get_microservices_context");
+    assert_eq!(m["requested_by"], "microservices-architect");
+    for key in [
+        "service_inventory",
+        "communication_patterns",
+        "data_stores",
+        "deployment_infrastructure",
+        "monitoring_setup",
+        "operational_procedures",
+    ] {
+        assert!(!m[key].is_null(), "missing {key}");
+    }
+    assert_eq!(m["service_inventory"].as_array().unwrap().len(), 10);
+    assert!(
+        m["communication_patterns"]["asynchronous"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["direction"] == "async-publish")
+    );
+    let same = json(&["scan", "examples/shopfront/k8s", "--format", "context"]);
+    assert_eq!(same["service_inventory"], m["service_inventory"]);
+
+    let bad = cairn(&[
+        "context",
+        "--request",
+        "Cargo.toml",
+        "examples/shopfront/k8s",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn the_published_config_schema_is_fresh() {
+    let out = cairn(&["schema"]);
+    let committed =
+        std::fs::read_to_string(root().join("docs/cairn.schema.json")).unwrap_or_default();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed,
+        "docs/cairn.schema.json is stale: run `cargo run -q -- schema > docs/cairn.schema.json`"
+    );
+}
+
+#[test]
+fn text_summary_of_the_example() {
+    let out = cairn(&["scan", "examples/shopfront/k8s"]);
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn diagnostics_show_file_line_excerpt_and_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("cairn.yaml"), "system: demo\nenviroment: production\nservices:\n  api:\n    dependencies:\n      - to: db\n        retries: many\n").unwrap();
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["scan", "cairn.yaml"])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
