@@ -322,6 +322,14 @@ fn validate(file: FileId, node: &Node, keys: &[Key], path: &str, diags: &mut Vec
         };
         let Some(spec) = keys.iter().find(|key| key.name == name) else {
             let known: Vec<&str> = keys.iter().map(|k| k.name).collect();
+            let close = known
+                .iter()
+                .filter(|k| edit_distance(k, name) <= 2)
+                .min_by_key(|k| edit_distance(k, name));
+            let help = match close {
+                Some(c) => format!("did you mean `{c}`? known keys here: {}", known.join(", ")),
+                None => format!("known keys here: {}", known.join(", ")),
+            };
             diags.push(
                 Diagnostic::warning(
                     "config-unknown-key",
@@ -329,7 +337,7 @@ fn validate(file: FileId, node: &Node, keys: &[Key], path: &str, diags: &mut Vec
                 )
                 .in_file(file)
                 .at(k.pos)
-                .with_help(format!("known keys here: {}", known.join(", "))),
+                .with_help(help),
             );
             continue;
         };
@@ -338,6 +346,21 @@ fn validate(file: FileId, node: &Node, keys: &[Key], path: &str, diags: &mut Vec
         }
         check_type(file, v, spec.ty, &here, diags);
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints on short keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn check_type(file: FileId, v: &Node, ty: Ty, here: &str, diags: &mut Vec<Diagnostic>) {
