@@ -7,7 +7,7 @@
 // The binary is where output is written.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -133,7 +133,18 @@ fn scan(inputs: &Inputs) -> Scanned {
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
+    let read = start.elapsed();
+    if std::env::var_os("CAIRN_TIMINGS").is_some() {
+        eprintln!("timings: after read, rss {}", rss());
+    }
     let (system, model_diags) = cairn_model::build(&ingest);
+    if std::env::var_os("CAIRN_TIMINGS").is_some() {
+        eprintln!(
+            "timings: read+parse {read:.2?}, model {:.2?}, rss {}",
+            start.elapsed().saturating_sub(read),
+            rss()
+        );
+    }
     let mut diagnostics = ingest.diagnostics.clone();
     diagnostics.extend(model_diags);
     Scanned {
@@ -141,6 +152,17 @@ fn scan(inputs: &Inputs) -> Scanned {
         system,
         diagnostics,
     }
+}
+
+/// Resident and peak memory, for `CAIRN_TIMINGS` (Linux only; empty elsewhere).
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -152,15 +174,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 diagnostics: &s.diagnostics,
                 sources: &s.ingest.sources,
             };
-            let out = match format {
-                Format::Text => cairn_render::text::summary(&report),
-                Format::Json => cairn_render::json::to_string(&cairn_render::json::model(&report)),
-                Format::Context => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            let written = match format {
+                Format::Text => w.write_all(cairn_render::text::summary(&report).as_bytes()),
+                Format::Json => cairn_render::json::write_model(&report, &mut w),
+                Format::Context => w.write_all(
                     cairn_render::json::to_string(&cairn_render::context::response(&report, None))
-                }
+                        .as_bytes(),
+                ),
             };
-            print!("{out}");
-            Ok(exit_for(&s))
+            written
+                .and_then(|()| w.flush())
+                .or_else(ignore_broken_pipe)?;
+            drop(w);
+            let code = exit_for(&s);
+            // Freeing a large model takes a tenth of a second on 10,000
+            // services; the process is about to exit, so leave it to the OS.
+            std::mem::forget(s);
+            Ok(code)
         }
         Command::Context { request, inputs } => {
             let text = if request.as_os_str() == "-" {
@@ -203,6 +235,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// A closed pipe (`cairn scan | head`) is not an error.
+fn ignore_broken_pipe(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(e)
     }
 }
 

@@ -252,7 +252,7 @@ pub fn interpolate_tree(
                             .with_help("set it in the project's .env file or give it a default with ${VAR:-default}"),
                         );
                     }
-                    *text = new;
+                    *text = new.into();
                 }
             }
             Value::Seq(items) => stack.extend(items.iter_mut()),
@@ -379,7 +379,7 @@ pub fn read_services(
                     if let Some(k) = k.as_str() {
                         let value = v
                             .as_scalar()
-                            .map(|sc| sc.text.clone())
+                            .map(|sc| sc.text.to_string())
                             .filter(|_| !v.is_null());
                         set_env(&mut s.env, k.to_owned(), value, loc(v.pos));
                     }
@@ -448,11 +448,11 @@ pub fn read_services(
         for key in ["ports", "expose"] {
             for p in svc.seq_at(key) {
                 let text = match &p.value {
-                    Value::Scalar(sc) => sc.text.clone(),
+                    Value::Scalar(sc) => sc.text.to_string(),
                     Value::Map(_) => p
                         .get("target")
                         .and_then(|t| t.as_scalar())
-                        .map(|t| t.text.clone())
+                        .map(|t| t.text.to_string())
                         .unwrap_or_default(),
                     Value::Seq(_) => String::new(),
                 };

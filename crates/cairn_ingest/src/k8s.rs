@@ -412,7 +412,7 @@ fn blank_secret_values(root: &mut Node) {
             if let Value::Map(items) = &mut v.value {
                 for (_, value) in items.iter_mut() {
                     value.value = Value::Scalar(cairn_yaml::Scalar {
-                        text: String::new(),
+                        text: cairn_yaml::CompactString::default(),
                         plain: false,
                     });
                 }

@@ -566,7 +566,7 @@ impl Builder<'_> {
                         let q = |a: &str, b: &str| {
                             res.and_then(|r| r.path(&[a, b]))
                                 .and_then(|n| n.as_scalar())
-                                .map(|s| s.text.clone())
+                                .map(|s| s.text.to_string())
                         };
                         Container {
                             name: c.name().to_owned(),
@@ -1180,8 +1180,13 @@ impl Builder<'_> {
             }
         }
         // Mesh policy on a service governs every inferred call to it.
+        let by_name: HashMap<&str, &Service> =
+            self.services.iter().map(|s| (s.name.as_str(), s)).collect();
         for e in edges.edges.values_mut() {
-            if let Some(to) = self.services.iter().find(|s| s.name == e.to) {
+            if let Some(to) = by_name
+                .get(e.to.as_str())
+                .filter(|s| !s.mesh.policy.is_empty())
+            {
                 let mut merged = to.mesh.policy.clone();
                 merge_policy(&mut merged, &e.policy);
                 e.policy = merged;
@@ -1542,7 +1547,7 @@ fn resolve_k8s_env(
                 &mut out,
                 ResolvedEnv {
                     name: format!("{}{key}", ef.prefix),
-                    value: value.text.clone(),
+                    value: value.text.to_string(),
                     evidence: vec![
                         evidence(
                             src,
@@ -1558,7 +1563,10 @@ fn resolve_k8s_env(
     for e in c.env() {
         match (e.value, e.source) {
             (Some(v), _) => {
-                let raw = v.as_scalar().map(|s| s.text.clone()).unwrap_or_default();
+                let raw = v
+                    .as_scalar()
+                    .map(|s| s.text.to_string())
+                    .unwrap_or_default();
                 let mut ev = Vec::new();
                 let value = expand_vars(&raw, &out, &mut ev);
                 ev.push(evidence(
@@ -1592,7 +1600,7 @@ fn resolve_k8s_env(
                     &mut out,
                     ResolvedEnv {
                         name: e.name.to_owned(),
-                        value: sc.text.clone(),
+                        value: sc.text.to_string(),
                         evidence: vec![
                             evidence(
                                 src,
@@ -1652,7 +1660,7 @@ fn expand_vars(raw: &str, env: &[ResolvedEnv], ev: &mut Vec<Evidence>) -> String
 /// Every scalar value in a tree with its dotted key path.
 fn scalar_values(node: &Node, path: &str, out: &mut Vec<(String, String, Pos)>) {
     match &node.value {
-        Value::Scalar(s) => out.push((path.to_owned(), s.text.clone(), node.pos)),
+        Value::Scalar(s) => out.push((path.to_owned(), s.text.to_string(), node.pos)),
         Value::Seq(items) => {
             for i in items {
                 scalar_values(i, path, out);
@@ -1691,7 +1699,7 @@ fn compile_netpols(objects: &[K8sObject], src: &SourceMap) -> NetworkPolicies {
                         e.get_str("operator")?.to_owned(),
                         e.seq_at("values")
                             .iter()
-                            .filter_map(|v| v.as_scalar().map(|s| s.text.clone()))
+                            .filter_map(|v| v.as_scalar().map(|s| s.text.to_string()))
                             .collect(),
                     ))
                 })
@@ -1721,7 +1729,7 @@ fn compile_netpols(objects: &[K8sObject], src: &SourceMap) -> NetworkPolicies {
                         (
                             p.get("port")
                                 .and_then(|x| x.as_scalar())
-                                .map(|s| s.text.clone())
+                                .map(|s| s.text.to_string())
                                 .unwrap_or_default(),
                             p.get_str("protocol").unwrap_or("TCP").to_owned(),
                         )
@@ -1852,15 +1860,18 @@ fn datastores(
     edges: &[Edge],
     engines: &HashMap<String, &'static str>,
 ) -> Vec<Datastore> {
+    let mut users_of: HashMap<&str, Vec<String>> = HashMap::new();
+    for e in edges {
+        users_of
+            .entry(e.to.as_str())
+            .or_default()
+            .push(e.from.clone());
+    }
     services
         .iter()
         .filter(|s| matches!(s.role, Role::Datastore | Role::Broker))
         .map(|s| {
-            let mut users: Vec<String> = edges
-                .iter()
-                .filter(|e| e.to == s.name)
-                .map(|e| e.from.clone())
-                .collect();
+            let mut users: Vec<String> = users_of.remove(s.name.as_str()).unwrap_or_default();
             users.sort();
             users.dedup();
             Datastore {

@@ -15,5 +15,5 @@
 mod node;
 mod parse;
 
-pub use node::{Node, Scalar, Value};
+pub use node::{CompactString, Node, Scalar, Value};
 pub use parse::{Document, Limits, Parsed, YamlError, YamlErrorKind, parse, parse_with};

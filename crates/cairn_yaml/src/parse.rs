@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use cairn_source::{CharToByte, Pos};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use crate::node::{Node, Scalar, Value};
+use crate::node::{CompactString, Node, Scalar, Value};
 
 /// Bounds that keep hostile input from exhausting time or memory.
 #[derive(Clone, Copy, Debug)]
@@ -237,7 +237,7 @@ impl Builder<'_> {
                 Event::Scalar(text, style, anchor, _tag) => {
                     let node = Node {
                         value: Value::Scalar(Scalar {
-                            text: text.into_owned(),
+                            text: CompactString::from(text.as_ref()),
                             plain: style == ScalarStyle::Plain,
                         }),
                         pos: self.pos(&span),
@@ -310,9 +310,16 @@ impl Builder<'_> {
                 Event::SequenceEnd | Event::MappingEnd => {
                     let end = self.pos(&span);
                     let (node, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq { items, pos, anchor }) => (
+                        Some(Frame::Seq {
+                            mut items,
+                            pos,
+                            anchor,
+                        }) => (
                             Node {
-                                value: Value::Seq(items),
+                                value: Value::Seq({
+                                    items.shrink_to_fit();
+                                    items
+                                }),
                                 pos: pos.to(end),
                             },
                             anchor,
