@@ -130,9 +130,9 @@ struct Loaded {
 
 /// Reads every input. `progress` is called with the number of files done so far.
 pub fn ingest(inputs: &[InputPath], opts: &Options, progress: &(dyn Fn(usize) + Sync)) -> Ingest {
-    let mut out = Ingest::default();
-    let mut candidates = walk::collect(inputs, opts, &mut out.diagnostics);
-    kustomize::expand(&mut candidates, opts, &mut out.diagnostics);
+    let mut diagnostics = Vec::new();
+    let mut candidates = walk::collect(inputs, opts, &mut diagnostics);
+    kustomize::expand(&mut candidates, opts, &mut diagnostics);
     for path in &opts.compose_files {
         let display = walk::display_path(path);
         if !candidates.iter().any(|c| c.display == display) {
@@ -144,6 +144,35 @@ pub fn ingest(inputs: &[InputPath], opts: &Options, progress: &(dyn Fn(usize) + 
             });
         }
     }
+    read_all(&candidates, diagnostics, opts, progress)
+}
+
+/// Reads files already in memory, as `(name, bytes)`: no file system access
+/// at all (no walking, no `.env`, no Kustomize rendering). For fuzzing,
+/// servers and tests.
+pub fn ingest_in_memory(files: Vec<(String, Vec<u8>)>, opts: &Options) -> Ingest {
+    let candidates: Vec<Candidate> = files
+        .into_iter()
+        .map(|(display, bytes)| Candidate {
+            path: None,
+            display,
+            explicit: true,
+            text: Some(bytes),
+        })
+        .collect();
+    read_all(&candidates, Vec::new(), opts, &|_| {})
+}
+
+fn read_all(
+    candidates: &[Candidate],
+    diagnostics: Vec<Diagnostic>,
+    opts: &Options,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Ingest {
+    let mut out = Ingest {
+        diagnostics,
+        ..Ingest::default()
+    };
     let ids: Vec<FileId> = candidates
         .iter()
         .map(|c| out.sources.add(c.display.clone(), None))
@@ -194,7 +223,7 @@ pub fn ingest(inputs: &[InputPath], opts: &Options, progress: &(dyn Fn(usize) + 
             }
         }
     }
-    build_compose(&mut out, compose_docs, opts, &candidates);
+    build_compose(&mut out, compose_docs, opts, candidates);
     out
 }
 
@@ -454,14 +483,17 @@ fn build_compose(
             .iter()
             .find(|c| c.display == out.sources.path(files[0].0))
             .and_then(|c| c.path.clone());
-        let dir = first_path
+        // The project folder holds `.env` and the `env_file`s. Text that did
+        // not come from a file (stdin, in memory) has none: nothing is read.
+        let dir: Option<PathBuf> = first_path
             .as_deref()
             .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+            .map(Path::to_path_buf);
         let mut vars: HashMap<String, String> = HashMap::new();
-        let dotenv = dir.join(".env");
-        if let Ok(text) = std::fs::read_to_string(&dotenv) {
+        if let Some(text) = dir
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join(".env")).ok())
+        {
             for (k, v, _) in compose::parse_dotenv(&text) {
                 vars.insert(k, v);
             }
@@ -472,7 +504,7 @@ fn build_compose(
             compose::interpolate_tree(&mut root, &vars, id, &mut out.diagnostics);
             let sources = &mut out.sources;
             let mut env_file = |p: &str| {
-                let path = dir.join(p);
+                let path = dir.as_ref()?.join(p);
                 let text = std::fs::read_to_string(&path).ok()?;
                 let fid = sources.add(walk::display_path(&path), Some(Arc::from(text.as_str())));
                 Some((fid, text))
