@@ -72,7 +72,7 @@ enum Format {
     Text,
     /// The full model (schema in docs/scan-json.md).
     Json,
-    /// The response to a get_microservices_context request.
+    /// The response to a `get_microservices_context` request.
     Context,
 }
 

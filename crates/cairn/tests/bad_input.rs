@@ -74,9 +74,7 @@ fn every_kind_of_bad_input_is_a_diagnostic_and_the_batch_goes_on() {
         "deep.yaml",
         format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).as_bytes(),
     );
-    let block: String = (0..10_000)
-        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
-        .collect();
+    let block: String = (0..10_000).map(|i| " ".repeat(i) + "k:\n").collect();
     write(d, "deep-block.yaml", block.as_bytes());
     write(
         d,

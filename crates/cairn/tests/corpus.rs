@@ -6,6 +6,9 @@
 //! neutral, and an edge is correct when the expected graph lists it at all
 //! (a visible or a correct-but-invisible edge). Names are matched through
 //! the aliases the expected graph lists. Edges are compared as (from, to).
+//! Each system's figures are printed (`--nocapture`) for the closing notes.
+
+#![allow(clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

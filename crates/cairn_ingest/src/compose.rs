@@ -194,12 +194,8 @@ pub fn interpolate(text: &str, vars: &HashMap<String, String>) -> (String, Vec<S
                 } else {
                     String::new()
                 }
-            } else if rest.starts_with(":?") || rest.starts_with('?') {
-                if value.is_none() {
-                    missing.push(name.to_owned());
-                }
-                value.unwrap_or_default().to_owned()
             } else {
+                // `${VAR}`, `${VAR?err}` and `${VAR:?err}`: an unset variable is reported
                 if value.is_none() {
                     missing.push(name.to_owned());
                 }
@@ -464,21 +460,20 @@ pub fn read_services(
                 }
             }
         }
-        if let Some(h) = svc.get("healthcheck") {
-            if h.get("disable").and_then(Node::as_bool) != Some(true) {
-                s.healthcheck = Some(loc(h.pos));
-            }
+        if let Some(h) = svc.get("healthcheck")
+            && h.get("disable").and_then(Node::as_bool) != Some(true)
+        {
+            s.healthcheck = Some(loc(h.pos));
         }
         if let Some(r) = svc
             .path(&["deploy", "replicas"])
             .or_else(|| svc.get("scale"))
+            && let Some(v) = r.as_i64()
         {
-            if let Some(v) = r.as_i64() {
-                s.replicas = Some(Located {
-                    value: v,
-                    loc: loc(r.pos),
-                });
-            }
+            s.replicas = Some(Located {
+                value: v,
+                loc: loc(r.pos),
+            });
         }
         out.push(s);
     }

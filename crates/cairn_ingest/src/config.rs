@@ -365,7 +365,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn check_type(file: FileId, v: &Node, ty: Ty, here: &str, diags: &mut Vec<Diagnostic>) {
     let bad = |want: &str, diags: &mut Vec<Diagnostic>| {
-        diags.push(type_diag(file, v.pos, here, want, v.type_name()))
+        diags.push(type_diag(file, v.pos, here, want, v.type_name()));
     };
     match ty {
         Ty::Str => {

@@ -14,9 +14,9 @@ pub enum Format {
     Compose,
     /// `cairn.yaml`.
     CairnConfig,
-    /// OpenAPI 3 or Swagger 2.
+    /// `OpenAPI` 3 or Swagger 2.
     OpenApi,
-    /// AsyncAPI.
+    /// `AsyncAPI`.
     AsyncApi,
     /// Protocol buffers.
     Proto,
@@ -126,9 +126,11 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 
 /// The 1-based line of byte offset `at`.
 pub fn line_of(bytes: &[u8], at: usize) -> u32 {
-    bytes[..at.min(bytes.len())]
+    // one call per unreadable file: not worth a bytecount dependency
+    #[allow(clippy::naive_bytecount)]
+    let newlines = bytes[..at.min(bytes.len())]
         .iter()
         .filter(|&&b| b == b'\n')
-        .count() as u32
-        + 1
+        .count();
+    newlines as u32 + 1
 }

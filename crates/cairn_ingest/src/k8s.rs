@@ -210,7 +210,7 @@ impl K8sObject {
         }
     }
 
-    /// For a ConfigMap: its `data` entries (key node, value node).
+    /// For a `ConfigMap`: its `data` entries (key node, value node).
     pub fn config_data(&self) -> &[(Node, Node)] {
         self.root.map_at("data")
     }
@@ -269,7 +269,7 @@ pub struct Container<'a> {
 pub enum EnvSource<'a> {
     /// `valueFrom.configMapKeyRef`.
     ConfigMapKey {
-        /// The ConfigMap's name.
+        /// The `ConfigMap`'s name.
         name: &'a str,
         /// The key.
         key: &'a str,
@@ -331,20 +331,20 @@ impl<'a> Container<'a> {
             .iter()
             .filter_map(|node| {
                 let name = node.get_str("name")?;
-                let source = node.get("valueFrom").and_then(|vf| {
+                let source = node.get("valueFrom").map(|vf| {
                     if let Some(r) = vf.get("configMapKeyRef") {
-                        Some(EnvSource::ConfigMapKey {
+                        EnvSource::ConfigMapKey {
                             name: r.get_str("name").unwrap_or_default(),
                             key: r.get_str("key").unwrap_or_default(),
                             node: r,
-                        })
+                        }
                     } else if let Some(r) = vf.get("secretKeyRef") {
-                        Some(EnvSource::SecretKey {
+                        EnvSource::SecretKey {
                             name: r.get_str("name").unwrap_or_default(),
                             key: r.get_str("key").unwrap_or_default(),
-                        })
+                        }
                     } else {
-                        Some(EnvSource::Field)
+                        EnvSource::Field
                     }
                 });
                 Some(EnvVar {
@@ -408,14 +408,14 @@ fn blank_secret_values(root: &mut Node) {
         return;
     };
     for (k, v) in entries.iter_mut() {
-        if matches!(k.as_str(), Some("data" | "stringData")) {
-            if let Value::Map(items) = &mut v.value {
-                for (_, value) in items.iter_mut() {
-                    value.value = Value::Scalar(cairn_yaml::Scalar {
-                        text: cairn_yaml::CompactString::default(),
-                        plain: false,
-                    });
-                }
+        if matches!(k.as_str(), Some("data" | "stringData"))
+            && let Value::Map(items) = &mut v.value
+        {
+            for (_, value) in items.iter_mut() {
+                value.value = Value::Scalar(cairn_yaml::Scalar {
+                    text: cairn_yaml::CompactString::default(),
+                    plain: false,
+                });
             }
         }
     }
@@ -488,9 +488,11 @@ pub fn check_field_types(obj: &K8sObject, diags: &mut Vec<Diagnostic>) {
     if let Some(ps) = obj.pod_spec() {
         for c in ps.all_containers() {
             for key in ["env", "envFrom", "ports"] {
-                if let Some(v) = c.node.get(key) {
-                    if v.as_seq().is_none() && !v.is_null() {
-                        diags.push(
+                if let Some(v) = c.node.get(key)
+                    && v.as_seq().is_none()
+                    && !v.is_null()
+                {
+                    diags.push(
                             Diagnostic::warning(
                                 "k8s-wrong-type",
                                 format!(
@@ -504,7 +506,6 @@ pub fn check_field_types(obj: &K8sObject, diags: &mut Vec<Diagnostic>) {
                             .in_file(obj.file)
                             .at(v.pos),
                         );
-                    }
                 }
             }
         }

@@ -191,13 +191,12 @@ fn consumed_by(
         let full = dir.join(p);
         if full.is_dir() {
             let sub = NAMES.iter().map(|n| full.join(n)).find(|f| f.is_file());
-            if let Some(sub) = sub {
-                if let Ok(text) = std::fs::read_to_string(&sub) {
-                    if let Some(d) = cairn_yaml::parse(&text).documents.first() {
-                        bases.insert(canonical(&full));
-                        consumed_by(&full, &d.root, out, bases, depth + 1);
-                    }
-                }
+            if let Some(sub) = sub
+                && let Ok(text) = std::fs::read_to_string(&sub)
+                && let Some(d) = cairn_yaml::parse(&text).documents.first()
+            {
+                bases.insert(canonical(&full));
+                consumed_by(&full, &d.root, out, bases, depth + 1);
             }
         } else {
             out.insert(canonical(&full));

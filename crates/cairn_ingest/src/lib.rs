@@ -65,7 +65,7 @@ impl Default for Options {
 pub struct Contract {
     /// The file.
     pub file: FileId,
-    /// OpenAPI, AsyncAPI or Proto.
+    /// `OpenAPI`, `AsyncAPI` or Proto.
     pub format: Format,
     /// `info.title`, or the proto `package`.
     pub title: Option<String>,
@@ -325,10 +325,10 @@ fn proto_contract(id: FileId, c: &Candidate, text: &str) -> Contract {
         if let Some(p) = l.strip_prefix("package ") {
             title = Some(p.trim_end_matches(';').trim().to_owned());
         }
-        if let Some(s) = l.strip_prefix("service ") {
-            if let Some(name) = s.split(|ch: char| ch.is_whitespace() || ch == '{').next() {
-                names.push(name.to_owned());
-            }
+        if let Some(s) = l.strip_prefix("service ")
+            && let Some(name) = s.split(|ch: char| ch.is_whitespace() || ch == '{').next()
+        {
+            names.push(name.to_owned());
         }
     }
     names.push(file_stem(&c.display));
@@ -393,8 +393,14 @@ fn load(c: &Candidate, id: FileId, opts: &Options) -> Loaded {
             Arc::from(String::from_utf8_lossy(&bytes).as_ref())
         }
     };
-    let is_yaml_name =
-        c.display.ends_with(".yaml") || c.display.ends_with(".yml") || c.display.ends_with(".json");
+    let is_yaml_name = std::path::Path::new(&c.display)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| {
+            ["yaml", "yml", "json"]
+                .iter()
+                .any(|x| e.eq_ignore_ascii_case(x))
+        });
     if !is_yaml_name && detect::looks_like_proto(&text) {
         return Loaded {
             text: Some(text),

@@ -40,7 +40,7 @@ pub(crate) fn collect(
                                 "<stdin> is larger than the {} byte limit; it was not read",
                                 opts.max_file_size
                             ),
-                        ))
+                        ));
                     }
                     Ok(_) => out.push(Candidate {
                         path: None,
@@ -190,7 +190,7 @@ pub(crate) fn read_limited(p: &Path, max: u64) -> Result<Vec<u8>, Diagnostic> {
         )
         .with_help("check the file's permissions")
     })?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = f.metadata().map_or(0, |m| m.len());
     if len > max {
         return Err(Diagnostic::error(
             "file-too-large",

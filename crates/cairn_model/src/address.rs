@@ -18,7 +18,7 @@ pub struct Address {
 
 impl Address {
     /// The service name and namespace a cluster host form names:
-    /// `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`, and StatefulSet pod
+    /// `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`, and `StatefulSet` pod
     /// hosts `pod-0.svc.ns.svc.cluster.local`.
     pub fn cluster_parts(&self) -> (&str, Option<&str>) {
         let h = self.host.trim_end_matches('.');
@@ -44,7 +44,6 @@ impl Address {
 
 /// Key names whose bare values (no port, no scheme) are taken as hosts.
 fn key_names_a_host(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
     const NOT: &[&str] = &[
         "NAME", "USER", "PASSWORD", "PASS", "PATH", "FILE", "DIR", "PORT", "KEY", "TOKEN",
         "SECRET", "LEVEL", "MODE", "ENABLED", "VERSION", "ID",
@@ -63,6 +62,7 @@ fn key_names_a_host(key: &str) -> bool {
         "UPSTREAM",
         "BACKEND",
     ];
+    let k = key.to_ascii_uppercase();
     let words: Vec<&str> = k.split(|c: char| !c.is_ascii_alphanumeric()).collect();
     if words.iter().any(|w| NOT.contains(w)) {
         return false;
@@ -81,7 +81,7 @@ fn ignorable_host(host: &str) -> bool {
         || host
             .split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        || host.ends_with(".local") && !host.ends_with("cluster.local")
+        || host.rsplit('.').next() == Some("local") && !host.ends_with("cluster.local")
         || host == "host.docker.internal"
         || host.ends_with(".example") // documentation placeholders
 }
@@ -194,7 +194,7 @@ pub fn extract(key: &str, value: &str) -> Vec<Address> {
             };
             match k.trim().to_ascii_lowercase().as_str() {
                 "host" | "server" | "data source" | "address" | "addr" | "hostname" => {
-                    host = Some(v.trim().replace(',', ":"))
+                    host = Some(v.trim().replace(',', ":"));
                 }
                 "port" => port = v.trim().parse::<u16>().ok(),
                 _ => {}

@@ -156,56 +156,53 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
             };
             for d in &s.dependencies {
                 let ev = d.loc.map(|l| b.ev(l, Some("cairn.yaml dependency".into())));
-                match index.lookup(&d.to, None) {
-                    Some(to) => {
-                        let kind = d.kind.as_deref().and_then(EdgeKind::parse);
-                        let seen = edges.edges.contains_key(&(
-                            b.services[from].name.clone(),
-                            b.services[to].name.clone(),
-                        ));
-                        let e = edges.add(
-                            &b.services,
-                            from,
-                            to,
-                            kind,
-                            d.protocol.as_deref(),
-                            ev.clone().unwrap_or_else(|| b.ev_none()),
-                            Vec::new(),
-                        );
-                        e.origin = if seen { Origin::Both } else { Origin::Stated };
-                        if let Some(k) = kind {
-                            e.kind = k;
-                        }
-                        if let Some(p) = &d.protocol {
-                            e.protocol.clone_from(p);
-                        }
-                        let p = &mut e.policy;
-                        p.timeout_ms = d.timeout_ms.or(p.timeout_ms);
-                        if d.retries.is_some() {
-                            p.retries = Some(Retries {
-                                attempts: d.retries,
-                                ..Retries::default()
-                            });
-                        }
-                        p.circuit_breaker = d.circuit_breaker.or(p.circuit_breaker);
-                        p.idempotent = d.idempotent;
-                        p.fallback.clone_from(&d.fallback);
-                        if let Some(t) = &d.topic {
-                            if !e.topics.contains(t) {
-                                e.topics.push(t.clone());
-                            }
-                        }
+                if let Some(to) = index.lookup(&d.to, None) {
+                    let kind = d.kind.as_deref().and_then(EdgeKind::parse);
+                    let seen = edges.edges.contains_key(&(
+                        b.services[from].name.clone(),
+                        b.services[to].name.clone(),
+                    ));
+                    let e = edges.add(
+                        &b.services,
+                        from,
+                        to,
+                        kind,
+                        d.protocol.as_deref(),
+                        ev.clone().unwrap_or_else(Builder::ev_none),
+                        Vec::new(),
+                    );
+                    e.origin = if seen { Origin::Both } else { Origin::Stated };
+                    if let Some(k) = kind {
+                        e.kind = k;
                     }
-                    None => {
-                        let key = (b.services[from].name.clone(), d.to.clone());
-                        unresolved.entry(key).or_insert_with(|| Unresolved {
-                            from: b.services[from].name.clone(),
-                            host: d.to.clone(),
-                            port: None,
-                            external: d.to.contains('.'),
-                            evidence: ev.into_iter().collect(),
+                    if let Some(p) = &d.protocol {
+                        e.protocol.clone_from(p);
+                    }
+                    let p = &mut e.policy;
+                    p.timeout_ms = d.timeout_ms.or(p.timeout_ms);
+                    if d.retries.is_some() {
+                        p.retries = Some(Retries {
+                            attempts: d.retries,
+                            ..Retries::default()
                         });
                     }
+                    p.circuit_breaker = d.circuit_breaker.or(p.circuit_breaker);
+                    p.idempotent = d.idempotent;
+                    p.fallback.clone_from(&d.fallback);
+                    if let Some(t) = &d.topic
+                        && !e.topics.contains(t)
+                    {
+                        e.topics.push(t.clone());
+                    }
+                } else {
+                    let key = (b.services[from].name.clone(), d.to.clone());
+                    unresolved.entry(key).or_insert_with(|| Unresolved {
+                        from: b.services[from].name.clone(),
+                        host: d.to.clone(),
+                        port: None,
+                        external: d.to.contains('.'),
+                        evidence: ev.into_iter().collect(),
+                    });
                 }
             }
         }
@@ -276,7 +273,7 @@ impl Builder<'_> {
         evidence(self.src, loc, what)
     }
 
-    fn ev_none(&self) -> Evidence {
+    fn ev_none() -> Evidence {
         Evidence {
             file: String::new(),
             line: 0,
@@ -291,13 +288,6 @@ impl Builder<'_> {
         // union-find over Services and workloads linked by selection
         let n = svcs.len() + workloads.len();
         let mut parent: Vec<usize> = (0..n).collect();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
-        }
         // Index workloads by (namespace, label key=value) to avoid a quadratic scan.
         let mut by_label: HashMap<(Option<&str>, &str, &str), Vec<usize>> = HashMap::new();
         let pod_labels: Vec<Vec<(&str, &str)>> = workloads.iter().map(|w| w.pod_labels()).collect();
@@ -377,10 +367,10 @@ impl Builder<'_> {
                 .chain(ports.iter().map(|p| p.0))
                 .collect();
             let (role, engine) = role::infer(&images, &name, &container_ports);
-            if let Some(e) = engine {
-                if matches!(role, Role::Datastore | Role::Broker) {
-                    self.engines.insert(name.clone(), e);
-                }
+            if let Some(e) = engine
+                && matches!(role, Role::Datastore | Role::Broker)
+            {
+                self.engines.insert(name.clone(), e);
             }
             let owner_label = ss.iter().chain(ws.iter()).find_map(|o| {
                 o.labels()
@@ -459,16 +449,15 @@ impl Builder<'_> {
             for (si, s) in svcs.iter().enumerate() {
                 let _ = si;
                 let labels = s.labels();
-                if !sel.is_empty() && sel.iter().all(|kv| labels.contains(kv)) {
-                    if let Some(svc) = self
+                if !sel.is_empty()
+                    && sel.iter().all(|kv| labels.contains(kv))
+                    && let Some(svc) = self
                         .services
                         .iter_mut()
                         .find(|x| x.name == s.name || x.aliases.contains(&s.name))
-                    {
-                        if !svc.monitoring.contains(&tag) {
-                            svc.monitoring.push(tag.clone());
-                        }
-                    }
+                    && !svc.monitoring.contains(&tag)
+                {
+                    svc.monitoring.push(tag.clone());
                 }
             }
             if m.kind == "PodMonitor" {
@@ -673,10 +662,10 @@ impl Builder<'_> {
         let images: Vec<&str> = cs.image.iter().map(|i| i.value.as_str()).collect();
         let ports = workload.containers[0].ports.clone();
         let (role, engine) = role::infer(&images, &cs.name, &ports);
-        if let Some(e) = engine {
-            if matches!(role, Role::Datastore | Role::Broker) {
-                self.engines.insert(cs.name.clone(), e);
-            }
+        if let Some(e) = engine
+            && matches!(role, Role::Datastore | Role::Broker)
+        {
+            self.engines.insert(cs.name.clone(), e);
         }
         self.services.push(Service {
             name: cs.name.clone(),
@@ -807,10 +796,10 @@ impl Builder<'_> {
                     Some(to) if to == from => {}
                     Some(to) => {
                         let mut ev = e.evidence.clone();
-                        if let Some(first) = ev.first_mut() {
-                            if first.what.is_none() {
-                                first.what = Some(format!("env {}", e.name));
-                            }
+                        if let Some(first) = ev.first_mut()
+                            && first.what.is_none()
+                        {
+                            first.what = Some(format!("env {}", e.name));
                         }
                         let role = self.services[to].role;
                         let kind = if role == Role::Broker {
@@ -899,11 +888,13 @@ impl Builder<'_> {
                                 ))
                             })
                             .collect();
-                        let mut policy = Policy::default();
-                        policy.timeout_ms = route
-                            .get("timeout")
-                            .and_then(Node::as_str)
-                            .and_then(cairn_ingest::config::parse_duration_ms);
+                        let mut policy = Policy {
+                            timeout_ms: route
+                                .get("timeout")
+                                .and_then(Node::as_str)
+                                .and_then(cairn_ingest::config::parse_duration_ms),
+                            ..Policy::default()
+                        };
                         if let Some(r) = route.get("retries") {
                             policy.retries = Some(Retries {
                                 attempts: r.get("attempts").and_then(Node::as_i64),
@@ -1224,6 +1215,15 @@ fn merge_policy(base: &mut Policy, over: &Policy) {
     }
 }
 
+/// Union-find root with path halving.
+fn find(p: &mut [usize], mut x: usize) -> usize {
+    while p[x] != x {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    x
+}
+
 fn evidence(src: &SourceMap, loc: Loc, what: Option<String>) -> Evidence {
     Evidence {
         file: src.path(loc.file).to_owned(),
@@ -1296,21 +1296,21 @@ fn protocol_for(a: &Address, to: &Service, engine: Option<&'static str>) -> Stri
     if let Some(e) = engine {
         return e.into();
     }
-    if let Some(port) = a.port {
-        if let Some((_, hint)) = to.ports.iter().find(|(p, _)| *p == port) {
-            let h = hint.to_ascii_lowercase();
-            if h.contains("grpc") || h.contains("h2c") {
-                return "grpc".into();
-            }
-            if h.contains("http") || h == "web" {
-                return "http".into();
-            }
-        }
-    }
-    if let Some((_, hint)) = to.ports.first() {
-        if hint.to_ascii_lowercase().contains("grpc") {
+    if let Some(port) = a.port
+        && let Some((_, hint)) = to.ports.iter().find(|(p, _)| *p == port)
+    {
+        let h = hint.to_ascii_lowercase();
+        if h.contains("grpc") || h.contains("h2c") {
             return "grpc".into();
         }
+        if h.contains("http") || h == "web" {
+            return "http".into();
+        }
+    }
+    if let Some((_, hint)) = to.ports.first()
+        && hint.to_ascii_lowercase().contains("grpc")
+    {
+        return "grpc".into();
     }
     // A service described by a .proto contract speaks gRPC.
     if to.contracts.iter().any(|c| {
@@ -1418,15 +1418,15 @@ impl EdgeSet {
                 evidence: Vec::new(),
                 policy: Policy::default(),
             });
-        if e.protocol == "unknown" {
-            if let Some(p) = protocol {
-                p.clone_into(&mut e.protocol);
-            }
+        if e.protocol == "unknown"
+            && let Some(p) = protocol
+        {
+            p.clone_into(&mut e.protocol);
         }
-        if e.kind == EdgeKind::Async {
-            if let Some(k) = kind {
-                e.kind = k;
-            }
+        if e.kind == EdgeKind::Async
+            && let Some(k) = kind
+        {
+            e.kind = k;
         }
         if !ev.file.is_empty() && !e.evidence.contains(&ev) {
             e.evidence.push(ev);
@@ -1440,7 +1440,7 @@ impl EdgeSet {
     }
 }
 
-/// Lookups a workload needs, built once: HPAs by target, PDBs by their first selector label, ConfigMaps.
+/// Lookups a workload needs, built once: HPAs by target, PDBs by their first selector label, `ConfigMaps`.
 struct WorkloadIndex<'a> {
     hpas: HashMap<(Option<&'a str>, &'a str), Vec<&'a K8sObject>>,
     pdbs: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<&'a K8sObject>>,
@@ -1460,12 +1460,12 @@ impl<'a> WorkloadIndex<'a> {
                 {
                     hpas.entry((o.namespace.as_deref(), t)).or_default().push(o);
                 }
-            } else if o.kind == "PodDisruptionBudget" {
-                if let Some(&(k, v)) = o.selector().first() {
-                    pdbs.entry((o.namespace.as_deref(), k, v))
-                        .or_default()
-                        .push(o);
-                }
+            } else if o.kind == "PodDisruptionBudget"
+                && let Some(&(k, v)) = o.selector().first()
+            {
+                pdbs.entry((o.namespace.as_deref(), k, v))
+                    .or_default()
+                    .push(o);
             }
         }
         WorkloadIndex {
@@ -1476,7 +1476,7 @@ impl<'a> WorkloadIndex<'a> {
     }
 }
 
-/// ConfigMaps by (namespace, name).
+/// `ConfigMaps` by (namespace, name).
 struct ConfigMaps<'a> {
     maps: HashMap<(Option<&'a str>, &'a str), &'a K8sObject>,
 }
@@ -1510,7 +1510,7 @@ impl<'a> ConfigMaps<'a> {
 }
 
 /// The environment of one container as the pod would see it: `envFrom`
-/// ConfigMaps, then `env` in order with `configMapKeyRef` lookups and
+/// `ConfigMaps`, then `env` in order with `configMapKeyRef` lookups and
 /// `$(VAR)` expansion against variables defined before.
 fn resolve_k8s_env(
     obj: &K8sObject,
@@ -1637,18 +1637,18 @@ fn expand_vars(raw: &str, env: &[ResolvedEnv], ev: &mut Vec<Evidence>) -> String
             rest = t;
             continue;
         }
-        if let Some(t) = tail.strip_prefix("$(") {
-            if let Some(end) = t.find(')') {
-                let name = &t[..end];
-                if let Some(v) = env.iter().find(|e| e.name == name) {
-                    out.push_str(&v.value);
-                    ev.extend(v.evidence.iter().cloned());
-                } else {
-                    out.push_str(&tail[..end + 3]);
-                }
-                rest = &t[end + 1..];
-                continue;
+        if let Some(t) = tail.strip_prefix("$(")
+            && let Some(end) = t.find(')')
+        {
+            let name = &t[..end];
+            if let Some(v) = env.iter().find(|e| e.name == name) {
+                out.push_str(&v.value);
+                ev.extend(v.evidence.iter().cloned());
+            } else {
+                out.push_str(&tail[..end + 3]);
             }
+            rest = &t[end + 1..];
+            continue;
         }
         out.push('$');
         rest = &tail[1..];

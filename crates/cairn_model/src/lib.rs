@@ -214,7 +214,7 @@ pub struct Resources {
 pub struct EnvVar {
     /// Name.
     pub name: String,
-    /// Value after ConfigMap lookup and `$(VAR)` expansion; `None` for Secrets
+    /// Value after `ConfigMap` lookup and `$(VAR)` expansion; `None` for Secrets
     /// (never read) and values cairn cannot know (field refs).
     pub value: Option<String>,
     /// `literal`, `configmap`, `secret`, `field`, or `compose`.
@@ -245,7 +245,7 @@ pub struct Container {
     pub env: Vec<EnvVar>,
 }
 
-/// A workload: a Deployment, StatefulSet, … or a compose service.
+/// A workload: a Deployment, `StatefulSet`, … or a compose service.
 #[derive(Clone, Debug, Serialize)]
 pub struct Workload {
     /// Kind (`Deployment`, `StatefulSet`, `compose`).
@@ -257,10 +257,10 @@ pub struct Workload {
     pub namespace: Option<String>,
     /// Replicas as written (`None`: not set, Kubernetes defaults to 1).
     pub replicas: Option<i64>,
-    /// HorizontalPodAutoscaler bounds `(min, max)`.
+    /// `HorizontalPodAutoscaler` bounds `(min, max)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<(i64, i64)>,
-    /// Names of PodDisruptionBudgets that select its pods.
+    /// Names of `PodDisruptionBudgets` that select its pods.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub disruption_budgets: Vec<String>,
     /// Service account.
@@ -280,7 +280,7 @@ pub struct Workload {
 /// Mesh settings that govern calls to a service (Istio, Linkerd, Gateway API).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Mesh {
-    /// Policy from VirtualService / DestinationRule / ServiceProfile.
+    /// Policy from `VirtualService` / `DestinationRule` / `ServiceProfile`.
     #[serde(skip_serializing_if = "Policy::is_empty")]
     pub policy: Policy,
     /// mTLS mode (`STRICT`, `PERMISSIVE`, `ISTIO_MUTUAL`, …).

@@ -1,4 +1,4 @@
-//! NetworkPolicy compiled into a relation: may pod A reach pod B on port P?
+//! `NetworkPolicy` compiled into a relation: may pod A reach pod B on port P?
 //!
 //! Semantics follow the Kubernetes API: a pod is isolated for ingress (or
 //! egress) when any policy in its namespace selects it with that policy
@@ -59,7 +59,7 @@ pub struct Rule {
     pub ports: Vec<(String, String)>,
 }
 
-/// One compiled NetworkPolicy.
+/// One compiled `NetworkPolicy`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Policy {
     /// Name.
@@ -102,7 +102,7 @@ pub struct Verdict {
     pub by: Vec<String>,
 }
 
-/// All NetworkPolicies of the system.
+/// All `NetworkPolicies` of the system.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NetworkPolicies {
     /// Policies, in file order.

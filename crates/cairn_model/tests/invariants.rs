@@ -57,7 +57,7 @@ proptest! {
     }
 }
 
-/// NetworkPolicies: the generated policies admit exactly the callers.
+/// `NetworkPolicies`: the generated policies admit exactly the callers.
 #[test]
 fn generated_network_policies_admit_exactly_the_callers() {
     use cairn_model::PodRef;

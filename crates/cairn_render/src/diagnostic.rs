@@ -20,33 +20,33 @@ pub fn render(d: &Diagnostic, sources: &SourceMap) -> String {
         d.code,
         d.message
     );
-    if let (Some(f), Some(p)) = (file, d.pos) {
-        if let Some(line) = f.line(p.line).filter(|l| l.len() <= 300) {
-            let width = p.line.to_string().len();
-            let _ = writeln!(out, "{:width$} |", "");
-            let _ = writeln!(out, "{} | {}", p.line, line.trim_end());
-            let col = p.column.saturating_sub(1) as usize;
-            let prefix: String = line
-                .chars()
-                .take(col)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let span_chars = if p.end > p.start {
-                let text = f.text.as_deref().unwrap_or_default();
-                let s = p.start as usize;
-                let e = (p.end as usize).min(text.len());
-                text.get(s..e)
-                    .map_or(1, |t| t.lines().next().unwrap_or("").chars().count().max(1))
-            } else {
-                1
-            };
-            let _ = writeln!(
-                out,
-                "{:width$} | {prefix}{}",
-                "",
-                "^".repeat(span_chars.min(80))
-            );
-        }
+    if let (Some(f), Some(p)) = (file, d.pos)
+        && let Some(line) = f.line(p.line).filter(|l| l.len() <= 300)
+    {
+        let width = p.line.to_string().len();
+        let _ = writeln!(out, "{:width$} |", "");
+        let _ = writeln!(out, "{} | {}", p.line, line.trim_end());
+        let col = p.column.saturating_sub(1) as usize;
+        let prefix: String = line
+            .chars()
+            .take(col)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let span_chars = if p.end > p.start {
+            let text = f.text.as_deref().unwrap_or_default();
+            let s = p.start as usize;
+            let e = (p.end as usize).min(text.len());
+            text.get(s..e)
+                .map_or(1, |t| t.lines().next().unwrap_or("").chars().count().max(1))
+        } else {
+            1
+        };
+        let _ = writeln!(
+            out,
+            "{:width$} | {prefix}{}",
+            "",
+            "^".repeat(span_chars.min(80))
+        );
     }
     if let Some(h) = &d.help {
         let _ = writeln!(out, "  = help: {h}");

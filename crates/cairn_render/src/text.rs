@@ -68,11 +68,10 @@ pub fn summary(r: &Report<'_>) -> String {
         let _ = writeln!(out, "\ndependencies");
         for e in &s.edges {
             let arrow = match e.kind {
-                EdgeKind::Sync => "->",
+                EdgeKind::Sync | EdgeKind::Datastore => "->",
                 EdgeKind::AsyncPublish => "=>",
                 EdgeKind::AsyncConsume => "<=",
                 EdgeKind::Async => "<>",
-                EdgeKind::Datastore => "->",
             };
             let at = e
                 .evidence

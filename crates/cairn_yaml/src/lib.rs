@@ -10,7 +10,7 @@
 //!
 //! Scalars keep their text; what a scalar *means* (`"3"` as a number, `yes`
 //! as a boolean) is asked through [`Node`]'s accessors, because Kubernetes,
-//! Compose and OpenAPI each resolve scalars a little differently.
+//! Compose and `OpenAPI` each resolve scalars a little differently.
 
 mod node;
 mod parse;

@@ -249,32 +249,29 @@ impl Builder<'_> {
                 }
                 Event::Alias(id) => {
                     let pos = self.pos(&span);
-                    let node = match self.anchors.get(&id) {
-                        Some(node) => {
-                            let n = node.count();
-                            if n > *self.alias_budget {
-                                *self.alias_budget = 0;
-                                self.error(
-                                    YamlErrorKind::AliasLimit,
-                                    format!(
-                                        "alias expansion passes {} nodes; the document looks like an alias bomb and was dropped",
-                                        self.limits.max_alias_nodes
-                                    ),
-                                    pos,
-                                );
-                                return Some((pos.start - self.byte_offset) as usize);
-                            }
-                            *self.alias_budget -= n;
-                            node.clone()
-                        }
-                        None => {
+                    let node = if let Some(node) = self.anchors.get(&id) {
+                        let n = node.count();
+                        if n > *self.alias_budget {
+                            *self.alias_budget = 0;
                             self.error(
-                                YamlErrorKind::UnknownAlias,
-                                "alias names no anchor defined before it; read as null".into(),
+                                YamlErrorKind::AliasLimit,
+                                format!(
+                                    "alias expansion passes {} nodes; the document looks like an alias bomb and was dropped",
+                                    self.limits.max_alias_nodes
+                                ),
                                 pos,
                             );
-                            Node::plain("", pos)
+                            return Some((pos.start - self.byte_offset) as usize);
                         }
+                        *self.alias_budget -= n;
+                        node.clone()
+                    } else {
+                        self.error(
+                            YamlErrorKind::UnknownAlias,
+                            "alias names no anchor defined before it; read as null".into(),
+                            pos,
+                        );
+                        Node::plain("", pos)
                     };
                     self.push(node);
                 }
@@ -387,7 +384,7 @@ impl Builder<'_> {
                             }
                         }
                     }
-                    _ => self.error(
+                    Value::Scalar(_) => self.error(
                         YamlErrorKind::BadMerge,
                         format!(
                             "merge key `<<` holds {}, expected a mapping or a list of mappings; it was ignored",
@@ -398,22 +395,21 @@ impl Builder<'_> {
                 }
                 continue;
             }
-            if let Some(text) = key_text(&k) {
-                if let Some(i) = explicit
+            if let Some(text) = key_text(&k)
+                && let Some(i) = explicit
                     .iter()
                     .position(|(ek, _)| key_text(ek) == Some(text))
-                {
-                    let first = explicit[i].0.pos;
-                    self.error(
-                        YamlErrorKind::DuplicateKey,
-                        format!(
-                            "duplicate key `{text}` (first at line {}); the last value is used",
-                            first.line
-                        ),
-                        k.pos,
-                    );
-                    explicit.remove(i);
-                }
+            {
+                let first = explicit[i].0.pos;
+                self.error(
+                    YamlErrorKind::DuplicateKey,
+                    format!(
+                        "duplicate key `{text}` (first at line {}); the last value is used",
+                        first.line
+                    ),
+                    k.pos,
+                );
+                explicit.remove(i);
             }
             explicit.push((k, v));
         }

@@ -92,7 +92,13 @@ fn billion_laughs_is_stopped() {
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     for w in names.windows(2) {
         let (prev, cur) = (w[0], w[1]);
-        text.push_str(&format!("{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        text.push_str(cur);
+        text.push_str(": &");
+        text.push_str(cur);
+        text.push_str(" [");
+        text.push_str(&refs);
+        text.push_str("]\n");
     }
     let p = parse(&text);
     assert!(
@@ -113,9 +119,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
             .any(|e| e.kind == YamlErrorKind::TooDeep || e.kind == YamlErrorKind::Syntax)
     );
     assert!(p.documents.is_empty());
-    let block: String = (0..10_000)
-        .map(|i| format!("{}k:\n", " ".repeat(i)))
-        .collect();
+    let block: String = (0..10_000).map(|i| " ".repeat(i) + "k:\n").collect();
     let p = parse(&block);
     assert!(!p.errors.is_empty());
 }
@@ -138,15 +142,10 @@ fn empty_input_has_no_documents_and_no_errors() {
 }
 
 #[test]
-fn unknown_alias_reads_as_null() {
+fn unknown_alias_is_reported() {
     let p = parse("a: *nothing\n");
     // saphyr rejects an undefined alias itself; either way it is reported, not a panic
     assert!(!p.errors.is_empty());
-    let _ = p
-        .documents
-        .iter()
-        .map(|d| matches!(d.root.value, Value::Map(_)))
-        .count();
 }
 
 proptest! {
