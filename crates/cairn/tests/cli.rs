@@ -357,3 +357,49 @@ fn diagnostics_show_file_line_excerpt_and_help() {
         .unwrap();
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
+
+/// Every field the JSON output can hold is documented in docs/scan-json.md.
+#[test]
+fn every_json_field_is_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/scan-json.md")).unwrap();
+    let mut keys = BTreeSet::new();
+    fn walk(v: &Value, parent: &str, keys: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    // maps keyed by data (labels, splits, percentiles) are documented as objects
+                    if !matches!(parent, "labels" | "traffic_split" | "slo_latency_ms") {
+                        keys.insert(k.clone());
+                        walk(x, k, keys);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, parent, keys)),
+            _ => {}
+        }
+    }
+    for args in [
+        &["scan", "examples/shopfront", "--format", "json"][..],
+        &[
+            "scan",
+            "../shared/corpus/bookinfo/samples/bookinfo",
+            "--format",
+            "json",
+        ][..],
+    ] {
+        walk(&json(args), "", &mut keys);
+    }
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !doc.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fields missing from docs/scan-json.md: {missing:?}"
+    );
+    assert!(
+        keys.len() > 60,
+        "the walk saw too few fields: {}",
+        keys.len()
+    );
+}

@@ -18,8 +18,9 @@ use crate::address::{self, Address};
 use crate::netpol::{self, NetworkPolicies, Peer, Rule, Selector};
 use crate::role::{self, Role};
 use crate::{
-    Container, Datastore, Edge, EdgeKind, Entrypoint, EnvVar, Evidence, FileEntry, Mesh, ObjectRef,
-    Origin, Policy, Resources, Retries, Service, System, Topic, Unresolved, Workload,
+    Autoscaling, Container, Datastore, Edge, EdgeKind, Entrypoint, EnvVar, Evidence, FileEntry,
+    Mesh, ObjectRef, Origin, Policy, Port, Resources, Retries, Service, System, Topic, Unresolved,
+    Workload,
 };
 
 /// Builds the system model from what was read. Returns the model and the
@@ -342,7 +343,7 @@ impl Builder<'_> {
                         .filter_map(|c| c.image.as_deref())
                 })
                 .collect();
-            let mut ports: Vec<(u16, String)> = Vec::new();
+            let mut ports: Vec<Port> = Vec::new();
             for s in &ss {
                 for p in s.spec().map_or(&[][..], |sp| sp.seq_at("ports")) {
                     if let Some(num) = p
@@ -355,8 +356,11 @@ impl Builder<'_> {
                             .or_else(|| p.get_str("name"))
                             .unwrap_or("")
                             .to_owned();
-                        if !ports.iter().any(|(q, _)| *q == num) {
-                            ports.push((num, hint));
+                        if !ports.iter().any(|q| q.port == num) {
+                            ports.push(Port {
+                                port: num,
+                                name: hint,
+                            });
                         }
                     }
                 }
@@ -364,7 +368,7 @@ impl Builder<'_> {
             let container_ports: Vec<u16> = workloads
                 .iter()
                 .flat_map(|w| w.containers.iter().flat_map(|c| c.ports.iter().copied()))
-                .chain(ports.iter().map(|p| p.0))
+                .chain(ports.iter().map(|p| p.port))
                 .collect();
             let (role, engine) = role::infer(&images, &name, &container_ports);
             if let Some(e) = engine
@@ -487,12 +491,13 @@ impl Builder<'_> {
             hs.iter().find_map(|h| {
                 let spec = h.spec()?;
                 let target = spec.get("scaleTargetRef")?;
-                target.get_str("kind").is_none_or(|k| k == w.kind).then(|| {
-                    (
-                        spec.get("minReplicas").and_then(Node::as_i64).unwrap_or(1),
-                        spec.get("maxReplicas").and_then(Node::as_i64).unwrap_or(0),
-                    )
-                })
+                target
+                    .get_str("kind")
+                    .is_none_or(|k| k == w.kind)
+                    .then(|| Autoscaling {
+                        min: spec.get("minReplicas").and_then(Node::as_i64).unwrap_or(1),
+                        max: spec.get("maxReplicas").and_then(Node::as_i64).unwrap_or(0),
+                    })
             })
         });
         let mut disruption_budgets: Vec<String> = Vec::new();
@@ -683,7 +688,13 @@ impl Builder<'_> {
             slo_availability: None,
             slo_latency_ms: Vec::new(),
             owner_label: None,
-            ports: ports.iter().map(|p| (*p, String::new())).collect(),
+            ports: ports
+                .iter()
+                .map(|p| Port {
+                    port: *p,
+                    name: String::new(),
+                })
+                .collect(),
             workloads: vec![workload],
             mesh: Mesh::default(),
             monitoring: Vec::new(),
@@ -1297,7 +1308,7 @@ fn protocol_for(a: &Address, to: &Service, engine: Option<&'static str>) -> Stri
         return e.into();
     }
     if let Some(port) = a.port
-        && let Some((_, hint)) = to.ports.iter().find(|(p, _)| *p == port)
+        && let Some(Port { name: hint, .. }) = to.ports.iter().find(|p| p.port == port)
     {
         let h = hint.to_ascii_lowercase();
         if h.contains("grpc") || h.contains("h2c") {
@@ -1307,7 +1318,7 @@ fn protocol_for(a: &Address, to: &Service, engine: Option<&'static str>) -> Stri
             return "http".into();
         }
     }
-    if let Some((_, hint)) = to.ports.first()
+    if let Some(Port { name: hint, .. }) = to.ports.first()
         && hint.to_ascii_lowercase().contains("grpc")
     {
         return "grpc".into();
@@ -1694,14 +1705,15 @@ fn compile_netpols(objects: &[K8sObject], src: &SourceMap) -> NetworkPolicies {
                 .seq_at("matchExpressions")
                 .iter()
                 .filter_map(|e| {
-                    Some((
-                        e.get_str("key")?.to_owned(),
-                        e.get_str("operator")?.to_owned(),
-                        e.seq_at("values")
+                    Some(netpol::Expression {
+                        key: e.get_str("key")?.to_owned(),
+                        operator: e.get_str("operator")?.to_owned(),
+                        values: e
+                            .seq_at("values")
                             .iter()
                             .filter_map(|v| v.as_scalar().map(|s| s.text.to_string()))
                             .collect(),
-                    ))
+                    })
                 })
                 .collect(),
         }
@@ -1725,16 +1737,15 @@ fn compile_netpols(objects: &[K8sObject], src: &SourceMap) -> NetworkPolicies {
                 ports: r
                     .seq_at("ports")
                     .iter()
-                    .map(|p| {
-                        (
-                            p.get("port")
-                                .and_then(|x| x.as_scalar())
-                                .map(|s| s.text.to_string())
-                                .unwrap_or_default(),
-                            p.get_str("protocol").unwrap_or("TCP").to_owned(),
-                        )
+                    .map(|p| netpol::RulePort {
+                        port: p
+                            .get("port")
+                            .and_then(|x| x.as_scalar())
+                            .map(|s| s.text.to_string())
+                            .unwrap_or_default(),
+                        protocol: p.get_str("protocol").unwrap_or("TCP").to_owned(),
                     })
-                    .filter(|(p, _)| !p.is_empty())
+                    .filter(|p| !p.port.is_empty())
                     .collect(),
             })
             .collect()

@@ -20,6 +20,30 @@ pub use build::build;
 pub use netpol::{NetworkPolicies, PodRef, Verdict};
 pub use role::Role;
 
+/// Serialises `(key, value)` pairs as a JSON object, keeping their order.
+pub(crate) fn pairs_as_map<S, K, V>(pairs: &[(K, V)], s: S) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    K: Serialize,
+    V: Serialize,
+{
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
+}
+
+/// A port a service exposes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Port {
+    /// Port number.
+    pub port: u16,
+    /// The port's name or `appProtocol` (`grpc`, `http`), empty when unnamed.
+    pub name: String,
+}
+
 /// The version of the JSON the model serialises to; bumped on breaking changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -223,6 +247,15 @@ pub struct EnvVar {
     pub evidence: Evidence,
 }
 
+/// Autoscaling bounds of a workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Autoscaling {
+    /// `minReplicas` (1 when not written).
+    pub min: i64,
+    /// `maxReplicas`.
+    pub max: i64,
+}
+
 /// One container.
 #[derive(Clone, Debug, Serialize)]
 pub struct Container {
@@ -257,9 +290,9 @@ pub struct Workload {
     pub namespace: Option<String>,
     /// Replicas as written (`None`: not set, Kubernetes defaults to 1).
     pub replicas: Option<i64>,
-    /// `HorizontalPodAutoscaler` bounds `(min, max)`.
+    /// `HorizontalPodAutoscaler` bounds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub autoscaling: Option<(i64, i64)>,
+    pub autoscaling: Option<Autoscaling>,
     /// Names of `PodDisruptionBudgets` that select its pods.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub disruption_budgets: Vec<String>,
@@ -268,8 +301,8 @@ pub struct Workload {
     pub service_account: Option<String>,
     /// Whether the pods join a mesh (Istio or Linkerd injection).
     pub mesh: bool,
-    /// Pod labels.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Pod labels; JSON: an object.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "pairs_as_map")]
     pub labels: Vec<(String, String)>,
     /// Containers.
     pub containers: Vec<Container>,
@@ -286,8 +319,8 @@ pub struct Mesh {
     /// mTLS mode (`STRICT`, `PERMISSIVE`, `ISTIO_MUTUAL`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtls: Option<String>,
-    /// Traffic split: `(destination subset or service, weight)`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Traffic split: destination (service or `service/subset`) to weight; JSON: an object.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "pairs_as_map")]
     pub traffic_split: Vec<(String, i64)>,
     /// Authorization policies that apply to the service.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -318,15 +351,15 @@ pub struct Service {
     /// Availability objective in percent (stated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo_availability: Option<f64>,
-    /// Latency objectives (stated), e.g. `("p99", 400.0)` ms.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Latency objectives (stated), e.g. `("p99", 400.0)` ms; JSON: `{"p99": 400.0}`.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "pairs_as_map")]
     pub slo_latency_ms: Vec<(String, f64)>,
     /// Owner label from the manifests (`app.kubernetes.io/part-of`, `team`, `owner`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_label: Option<String>,
-    /// Ports the service exposes: `(port, protocol hint)`.
+    /// Ports the service exposes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<(u16, String)>,
+    pub ports: Vec<Port>,
     /// Workloads behind it.
     pub workloads: Vec<Workload>,
     /// Mesh settings.

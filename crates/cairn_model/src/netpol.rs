@@ -10,10 +10,12 @@ use serde::Serialize;
 /// A label selector (`matchLabels` and `matchExpressions`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Selector {
-    /// `matchLabels`.
+    /// `matchLabels`; JSON: an object.
+    #[serde(serialize_with = "crate::pairs_as_map")]
     pub labels: Vec<(String, String)>,
-    /// `matchExpressions`: `(key, operator, values)`.
-    pub expressions: Vec<(String, String, Vec<String>)>,
+    /// `matchExpressions`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expressions: Vec<Expression>,
 }
 
 impl Selector {
@@ -26,27 +28,53 @@ impl Selector {
                 .map(|(_, v)| v.as_str())
         };
         self.labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
-            && self
-                .expressions
-                .iter()
-                .all(|(k, op, vals)| match op.as_str() {
+            && self.expressions.iter().all(
+                |Expression {
+                     key: k,
+                     operator: op,
+                     values: vals,
+                 }| match op.as_str() {
                     "In" => get(k).is_some_and(|v| vals.iter().any(|x| x == v)),
                     "NotIn" => get(k).is_none_or(|v| !vals.iter().any(|x| x == v)),
                     "Exists" => get(k).is_some(),
                     "DoesNotExist" => get(k).is_none(),
                     _ => false,
-                })
+                },
+            )
     }
+}
+
+/// One `matchExpressions` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Expression {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: String,
+    /// Values for `In` / `NotIn`.
+    pub values: Vec<String>,
+}
+
+/// A port of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RulePort {
+    /// Port number or name.
+    pub port: String,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
 }
 
 /// One peer of a rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Peer {
     /// `podSelector` (None: any pod of the selected namespaces).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pods: Option<Selector>,
     /// `namespaceSelector` (None: the policy's own namespace).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Selector>,
     /// `ipBlock.cidr` (cluster pods are not matched by IP here).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_block: Option<String>,
 }
 
@@ -55,8 +83,8 @@ pub struct Peer {
 pub struct Rule {
     /// Peers (empty: every source/destination).
     pub peers: Vec<Peer>,
-    /// Ports: number or name, protocol.
-    pub ports: Vec<(String, String)>,
+    /// Ports (empty: all ports).
+    pub ports: Vec<RulePort>,
 }
 
 /// One compiled `NetworkPolicy`.
@@ -128,9 +156,9 @@ fn peer_matches(peer: &Peer, policy_ns: &str, pod: &PodRef) -> bool {
         && peer.pods.as_ref().is_none_or(|s| s.matches(&pod.labels))
 }
 
-fn port_matches(ports: &[(String, String)], port: u16, target: &PodRef) -> bool {
+fn port_matches(ports: &[RulePort], port: u16, target: &PodRef) -> bool {
     ports.is_empty()
-        || ports.iter().any(|(p, _)| {
+        || ports.iter().any(|RulePort { port: p, .. }| {
             p.parse::<u16>().ok() == Some(port)
                 || target
                     .named_ports
