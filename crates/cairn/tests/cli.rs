@@ -361,14 +361,15 @@ fn diagnostics_show_file_line_excerpt_and_help() {
 /// Every field the JSON output can hold is documented in docs/scan-json.md.
 #[test]
 fn every_json_field_is_documented() {
-    let doc = std::fs::read_to_string(root().join("docs/scan-json.md")).unwrap();
-    let mut keys = BTreeSet::new();
     fn walk(v: &Value, parent: &str, keys: &mut BTreeSet<String>) {
         match v {
             Value::Object(m) => {
                 for (k, x) in m {
                     // maps keyed by data (labels, splits, percentiles) are documented as objects
-                    if !matches!(parent, "labels" | "traffic_split" | "slo_latency_ms") {
+                    if !matches!(
+                        parent,
+                        "labels" | "traffic_split" | "slo_latency_ms" | "selector"
+                    ) {
                         keys.insert(k.clone());
                         walk(x, k, keys);
                     }
@@ -378,11 +379,19 @@ fn every_json_field_is_documented() {
             _ => {}
         }
     }
+    let doc = std::fs::read_to_string(root().join("docs/scan-json.md")).unwrap();
+    let mut keys = BTreeSet::new();
     for args in [
         &["scan", "examples/shopfront", "--format", "json"][..],
         &[
             "scan",
             "../shared/corpus/bookinfo/samples/bookinfo",
+            "--format",
+            "json",
+        ][..],
+        &[
+            "scan",
+            "crates/cairn/tests/fixtures/platform",
             "--format",
             "json",
         ][..],
@@ -401,5 +410,58 @@ fn every_json_field_is_documented() {
         keys.len() > 60,
         "the walk saw too few fields: {}",
         keys.len()
+    );
+}
+
+#[test]
+fn platform_objects_are_modelled() {
+    let m = json(&[
+        "scan",
+        "crates/cairn/tests/fixtures/platform",
+        "--format",
+        "json",
+    ]);
+    // a VirtualService bound to a Gateway whose pods are in scope is an edge from them
+    let e = m["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == "edge-gateway" && e["to"] == "api")
+        .expect("gateway edge");
+    assert_eq!(e["policy"]["timeout_ms"], 3000.0);
+    assert_eq!(e["policy"]["retries"]["attempts"], 2);
+    assert_eq!(e["policy"]["retries"]["retry_on"], "5xx,reset");
+    let api = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "api")
+        .unwrap();
+    assert_eq!(
+        api["mesh"]["traffic_split"]["api.payments.svc.cluster.local/canary"],
+        10
+    );
+    assert_eq!(api["k8s_services"][0]["selector"]["app"], "api");
+    assert_eq!(api["k8s_services"][0]["type"], "ClusterIP");
+    // the external host is declared by a ServiceEntry
+    let u = &m["unresolved"][0];
+    assert_eq!(u["host"], "eu.cards.example.net");
+    assert_eq!(u["declared_by"], "ServiceEntry/card-network");
+    // RBAC: the account, who uses it, and a wildcard grant that reads secrets
+    let sa = m["service_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "api")
+        .unwrap();
+    assert_eq!(sa["automount_token"], false);
+    assert_eq!(sa["used_by"][0], "Deployment/api");
+    assert_eq!(sa["grants"][0]["role"], "Role/read-everything");
+    assert_eq!(sa["grants"][0]["wildcard"], true);
+    assert_eq!(sa["grants"][0]["reads_secrets"], true);
+    assert_eq!(m["namespaces"][0]["labels"]["team"], "payments");
+    assert_eq!(
+        m["alert_rules"][0]["alerts"],
+        serde_json::json!(["ApiErrorBudgetBurn"])
     );
 }

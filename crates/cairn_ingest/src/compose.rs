@@ -64,8 +64,24 @@ pub struct ComposeService {
     pub healthcheck: Option<Loc>,
     /// `deploy.replicas`.
     pub replicas: Option<Located<i64>>,
+    /// CPU and memory: `deploy.resources` (Compose Specification, v3) or `cpus` /
+    /// `mem_limit` / `mem_reservation` (v2), as written.
+    pub resources: ComposeResources,
     /// The service's nodes, one per file that defines it, for later checks.
     pub nodes: Vec<(FileId, Node)>,
+}
+
+/// CPU and memory settings of a compose service, as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ComposeResources {
+    /// `deploy.resources.limits.cpus` or `cpus`.
+    pub cpu_limit: Option<String>,
+    /// `deploy.resources.limits.memory` or `mem_limit`.
+    pub memory_limit: Option<String>,
+    /// `deploy.resources.reservations.cpus`.
+    pub cpu_request: Option<String>,
+    /// `deploy.resources.reservations.memory` or `mem_reservation`.
+    pub memory_request: Option<String>,
 }
 
 /// A compose project: one file, or several merged in order.
@@ -307,6 +323,7 @@ pub fn read_services(
             ports: Vec::new(),
             healthcheck: None,
             replicas: None,
+            resources: ComposeResources::default(),
             nodes: vec![(file, svc.clone())],
         };
         for k in ["container_name", "hostname"] {
@@ -460,6 +477,19 @@ pub fn read_services(
                 }
             }
         }
+        let text = |path: &[&str]| {
+            svc.path(path)
+                .and_then(|n| n.as_scalar())
+                .map(|s| s.text.to_string())
+        };
+        s.resources = ComposeResources {
+            cpu_limit: text(&["deploy", "resources", "limits", "cpus"]).or_else(|| text(&["cpus"])),
+            memory_limit: text(&["deploy", "resources", "limits", "memory"])
+                .or_else(|| text(&["mem_limit"])),
+            cpu_request: text(&["deploy", "resources", "reservations", "cpus"]),
+            memory_request: text(&["deploy", "resources", "reservations", "memory"])
+                .or_else(|| text(&["mem_reservation"])),
+        };
         if let Some(h) = svc.get("healthcheck")
             && h.get("disable").and_then(Node::as_bool) != Some(true)
         {
@@ -531,6 +561,11 @@ pub fn merge_services(files: Vec<Vec<ComposeService>>) -> Vec<ComposeService> {
                     if s.replicas.is_some() {
                         m.replicas = s.replicas;
                     }
+                    let r = &mut m.resources;
+                    r.cpu_limit = s.resources.cpu_limit.or(r.cpu_limit.take());
+                    r.memory_limit = s.resources.memory_limit.or(r.memory_limit.take());
+                    r.cpu_request = s.resources.cpu_request.or(r.cpu_request.take());
+                    r.memory_request = s.resources.memory_request.or(r.memory_request.take());
                     m.nodes.extend(s.nodes);
                 }
             }

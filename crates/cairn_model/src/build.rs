@@ -18,9 +18,9 @@ use crate::address::{self, Address};
 use crate::netpol::{self, NetworkPolicies, Peer, Rule, Selector};
 use crate::role::{self, Role};
 use crate::{
-    Autoscaling, Container, Datastore, Edge, EdgeKind, Entrypoint, EnvVar, Evidence, FileEntry,
-    Mesh, ObjectRef, Origin, Policy, Port, Resources, Retries, Service, System, Topic, Unresolved,
-    Workload,
+    AlertRules, Autoscaling, Container, Datastore, Edge, EdgeKind, Entrypoint, EnvVar, Evidence,
+    ExternalService, FileEntry, Grant, KubeService, Mesh, Namespace, ObjectRef, Origin, Policy,
+    Port, Resources, Retries, Service, ServiceAccount, System, Topic, Unresolved, Workload,
 };
 
 /// Builds the system model from what was read. Returns the model and the
@@ -202,6 +202,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                         host: d.to.clone(),
                         port: None,
                         external: d.to.contains('.'),
+                        declared_by: None,
                         evidence: ev.into_iter().collect(),
                     });
                 }
@@ -215,6 +216,14 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
     };
     b.mesh(&input.objects, &index, &mut edges, &mut system);
     system.network_policies = compile_netpols(&input.objects, b.src);
+    inventory(&input.objects, b.src, &b.services, &mut system);
+    for u in unresolved.values_mut() {
+        u.declared_by = system
+            .external_services
+            .iter()
+            .find(|x| x.hosts.iter().any(|h| host_matches(h, &u.host)))
+            .map(|x| x.name.clone());
+    }
     system.objects = input
         .objects
         .iter()
@@ -410,6 +419,26 @@ impl Builder<'_> {
             }) {
                 monitoring.push("tracing-env".to_owned());
             }
+            let k8s_services: Vec<KubeService> = ss
+                .iter()
+                .map(|s| KubeService {
+                    name: s.name.clone(),
+                    service_type: s
+                        .spec()
+                        .and_then(|sp| sp.get_str("type"))
+                        .unwrap_or("ClusterIP")
+                        .to_owned(),
+                    selector: s
+                        .selector()
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect(),
+                    evidence: self.ev(
+                        Loc::new(s.file, s.name_pos()),
+                        Some(format!("Service {}", s.name)),
+                    ),
+                })
+                .collect();
             let evidence = ss
                 .iter()
                 .chain(ws.iter())
@@ -432,6 +461,7 @@ impl Builder<'_> {
                 slo_latency_ms: Vec::new(),
                 owner_label,
                 ports,
+                k8s_services,
                 workloads,
                 mesh: Mesh::default(),
                 monitoring,
@@ -634,7 +664,12 @@ impl Builder<'_> {
                     .iter()
                     .filter_map(|p| container_port(&p.value))
                     .collect(),
-                resources: Resources::default(),
+                resources: Resources {
+                    cpu_request: cs.resources.cpu_request.clone(),
+                    cpu_limit: cs.resources.cpu_limit.clone(),
+                    memory_request: cs.resources.memory_request.clone(),
+                    memory_limit: cs.resources.memory_limit.clone(),
+                },
                 probes: if cs.healthcheck.is_some() {
                     vec!["healthcheck"]
                 } else {
@@ -695,6 +730,7 @@ impl Builder<'_> {
                     name: String::new(),
                 })
                 .collect(),
+            k8s_services: Vec::new(),
             workloads: vec![workload],
             mesh: Mesh::default(),
             monitoring: Vec::new(),
@@ -724,6 +760,7 @@ impl Builder<'_> {
                     slo_latency_ms: Vec::new(),
                     owner_label: None,
                     ports: Vec::new(),
+                    k8s_services: Vec::new(),
                     workloads: Vec::new(),
                     mesh: Mesh::default(),
                     monitoring: Vec::new(),
@@ -849,6 +886,7 @@ impl Builder<'_> {
                                 host: a.host.clone(),
                                 port: a.port,
                                 external: a.is_dotted(),
+                                declared_by: None,
                                 evidence: Vec::new(),
                             });
                         entry.evidence.extend(e.evidence.iter().cloned());
@@ -866,6 +904,29 @@ impl Builder<'_> {
         edges: &mut EdgeSet,
         system: &mut System,
     ) {
+        // Istio Gateways by name: the ingress pods they select are a service of
+        // the system when their Deployment is in scope.
+        let istio_gateways: HashMap<&str, Vec<(&str, &str)>> = objects
+            .iter()
+            .filter(|o| o.kind == "Gateway" && o.group().contains("istio"))
+            .map(|o| {
+                let sel = o
+                    .spec()
+                    .and_then(|s| s.get("selector"))
+                    .map_or(&[][..], |s| s.as_map().unwrap_or(&[]));
+                (o.name.as_str(), string_pairs(sel))
+            })
+            .collect();
+        let gateway_service = |gw: &str, services: &[Service]| -> Option<usize> {
+            let name = gw.rsplit('/').next().unwrap_or(gw);
+            let sel = istio_gateways.get(name).filter(|s| !s.is_empty())?;
+            services.iter().position(|s| {
+                s.workloads.iter().any(|w| {
+                    sel.iter()
+                        .all(|(k, v)| w.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+            })
+        };
         for o in objects {
             let ev = self.ev(
                 Loc::new(o.file, o.name_pos()),
@@ -935,6 +996,23 @@ impl Builder<'_> {
                             }
                             if !gateways.is_empty() {
                                 for gw in &gateways {
+                                    if let Some(from) =
+                                        gateway_service(gw, &self.services).filter(|f| *f != to)
+                                    {
+                                        let route_ev = self.ev(
+                                            Loc::new(o.file, route.pos),
+                                            Some(format!("VirtualService {} route", o.name)),
+                                        );
+                                        edges.add(
+                                            &self.services,
+                                            from,
+                                            to,
+                                            Some(EdgeKind::Sync),
+                                            Some("http"),
+                                            route_ev,
+                                            Vec::new(),
+                                        );
+                                    }
                                     system.entrypoints.push(Entrypoint {
                                         via: format!("VirtualService/{} (gateway {gw})", o.name),
                                         host: spec
@@ -1894,4 +1972,169 @@ fn datastores(
             }
         })
         .collect()
+}
+
+/// Whether a mesh host pattern (`api.example.com`, `*.example.com`) covers `host`.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.ends_with(suffix) && host.len() > suffix.len(),
+        None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+/// Namespaces, service accounts with their grants, `ServiceEntries` and alert rules.
+fn inventory(objects: &[K8sObject], src: &SourceMap, services: &[Service], system: &mut System) {
+    let ev = |o: &K8sObject| {
+        evidence(
+            src,
+            Loc::new(o.file, o.name_pos()),
+            Some(format!("{} {}", o.kind, o.name)),
+        )
+    };
+    let pairs = |v: Vec<(&str, &str)>| -> Vec<(String, String)> {
+        v.into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    for o in objects {
+        match (o.kind.as_str(), o.group()) {
+            ("Namespace", "") => system.namespaces.push(Namespace {
+                name: o.name.clone(),
+                labels: pairs(o.labels()),
+                evidence: ev(o),
+            }),
+            ("ServiceEntry", g) if g.contains("istio") => {
+                system.external_services.push(ExternalService {
+                    name: format!("ServiceEntry/{}", o.name),
+                    hosts: o
+                        .spec()
+                        .map_or(&[][..], |s| s.seq_at("hosts"))
+                        .iter()
+                        .filter_map(Node::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                    location: o
+                        .spec()
+                        .and_then(|s| s.get_str("location"))
+                        .map(str::to_owned),
+                    evidence: ev(o),
+                });
+            }
+            ("PrometheusRule", g) if g.contains("monitoring.coreos.com") => {
+                system.alert_rules.push(AlertRules {
+                    name: format!("PrometheusRule/{}", o.name),
+                    namespace: o.namespace.clone(),
+                    alerts: o
+                        .spec()
+                        .map_or(&[][..], |s| s.seq_at("groups"))
+                        .iter()
+                        .flat_map(|g| g.seq_at("rules"))
+                        .filter_map(|r| r.get_str("alert").map(str::to_owned))
+                        .collect(),
+                    evidence: ev(o),
+                });
+            }
+            _ => {}
+        }
+    }
+    // Service accounts: defined ones, and ones workloads name without defining.
+    let mut accounts: BTreeMap<(Option<String>, String), ServiceAccount> = BTreeMap::new();
+    for o in objects
+        .iter()
+        .filter(|o| o.kind == "ServiceAccount" && o.group().is_empty())
+    {
+        accounts.insert(
+            (o.namespace.clone(), o.name.clone()),
+            ServiceAccount {
+                name: o.name.clone(),
+                namespace: o.namespace.clone(),
+                automount_token: o
+                    .root
+                    .get("automountServiceAccountToken")
+                    .and_then(Node::as_bool),
+                used_by: Vec::new(),
+                grants: Vec::new(),
+                evidence: Some(ev(o)),
+            },
+        );
+    }
+    for w in services.iter().flat_map(|s| s.workloads.iter()) {
+        let Some(sa) = &w.service_account else {
+            continue;
+        };
+        let entry = accounts
+            .entry((w.namespace.clone(), sa.clone()))
+            .or_insert_with(|| ServiceAccount {
+                name: sa.clone(),
+                namespace: w.namespace.clone(),
+                automount_token: None,
+                used_by: Vec::new(),
+                grants: Vec::new(),
+                evidence: None,
+            });
+        entry.used_by.push(format!("{}/{}", w.kind, w.name));
+    }
+    let role_of = |kind: &str, name: &str, ns: Option<&str>| {
+        objects.iter().find(|r| {
+            r.kind == kind
+                && r.name == name
+                && (kind == "ClusterRole" || r.namespace.as_deref() == ns)
+        })
+    };
+    for b in objects.iter().filter(|o| {
+        (o.kind == "RoleBinding" || o.kind == "ClusterRoleBinding") && o.group().contains("rbac")
+    }) {
+        let Some(role_ref) = b.root.get("roleRef") else {
+            continue;
+        };
+        let role_kind = role_ref.get_str("kind").unwrap_or("Role");
+        let role_name = role_ref.get_str("name").unwrap_or_default();
+        let role = role_of(role_kind, role_name, b.namespace.as_deref());
+        let rules: Vec<&Node> =
+            role.map_or_else(Vec::new, |r| r.root.seq_at("rules").iter().collect());
+        let has =
+            |r: &Node, key: &str, v: &str| r.seq_at(key).iter().any(|x| x.as_str() == Some(v));
+        let wildcard = rules
+            .iter()
+            .any(|r| has(r, "verbs", "*") || has(r, "resources", "*") || has(r, "apiGroups", "*"));
+        let reads_secrets = rules.iter().any(|r| {
+            (has(r, "resources", "secrets") || has(r, "resources", "*"))
+                && (has(r, "verbs", "get")
+                    || has(r, "verbs", "list")
+                    || has(r, "verbs", "watch")
+                    || has(r, "verbs", "*"))
+        });
+        for subject in b.root.seq_at("subjects") {
+            if subject.get_str("kind") != Some("ServiceAccount") {
+                continue;
+            }
+            let Some(name) = subject.get_str("name") else {
+                continue;
+            };
+            let ns = subject
+                .get_str("namespace")
+                .map(str::to_owned)
+                .or_else(|| b.namespace.clone());
+            let entry = accounts
+                .entry((ns.clone(), name.to_owned()))
+                .or_insert_with(|| ServiceAccount {
+                    name: name.to_owned(),
+                    namespace: ns,
+                    automount_token: None,
+                    used_by: Vec::new(),
+                    grants: Vec::new(),
+                    evidence: None,
+                });
+            entry.grants.push(Grant {
+                binding: format!("{}/{}", b.kind, b.name),
+                role: format!("{role_kind}/{role_name}"),
+                cluster_wide: b.kind == "ClusterRoleBinding",
+                wildcard,
+                reads_secrets,
+                role_found: role.is_some(),
+                evidence: ev(b),
+            });
+        }
+    }
+    system.service_accounts = accounts.into_values().collect();
 }

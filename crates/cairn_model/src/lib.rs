@@ -212,6 +212,9 @@ pub struct Unresolved {
     pub port: Option<u16>,
     /// Whether the host looks external (a dotted, non-cluster name).
     pub external: bool,
+    /// The mesh object that declares the host as external, e.g. `ServiceEntry/payments-api`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
     /// Where it is written.
     pub evidence: Vec<Evidence>,
 }
@@ -360,6 +363,9 @@ pub struct Service {
     /// Ports the service exposes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
+    /// Kubernetes Service objects behind it and their selectors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub k8s_services: Vec<KubeService>,
     /// Workloads behind it.
     pub workloads: Vec<Workload>,
     /// Mesh settings.
@@ -383,6 +389,102 @@ fn is_default_mesh(m: &Mesh) -> bool {
         && m.mtls.is_none()
         && m.traffic_split.is_empty()
         && m.authorization.is_empty()
+}
+
+/// A Kubernetes Service object behind a logical service, and what it selects.
+#[derive(Clone, Debug, Serialize)]
+pub struct KubeService {
+    /// The Service's name.
+    pub name: String,
+    /// `spec.type` (`ClusterIP` when not written).
+    #[serde(rename = "type")]
+    pub service_type: String,
+    /// `spec.selector`; JSON: an object.
+    #[serde(serialize_with = "pairs_as_map")]
+    pub selector: Vec<(String, String)>,
+    /// Where it is defined.
+    pub evidence: Evidence,
+}
+
+/// A namespace object and its labels (namespace selectors of network policy match them).
+#[derive(Clone, Debug, Serialize)]
+pub struct Namespace {
+    /// Name.
+    pub name: String,
+    /// Labels; JSON: an object.
+    #[serde(serialize_with = "pairs_as_map")]
+    pub labels: Vec<(String, String)>,
+    /// Where it is defined.
+    pub evidence: Evidence,
+}
+
+/// A role granted to a service account through a binding.
+// A record of independent facts about one grant, read by checks one by one.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Clone, Debug, Serialize)]
+pub struct Grant {
+    /// The binding, e.g. `RoleBinding/read-config`.
+    pub binding: String,
+    /// The role, e.g. `ClusterRole/view`.
+    pub role: String,
+    /// Whether the grant applies cluster-wide (a `ClusterRoleBinding`).
+    pub cluster_wide: bool,
+    /// Whether the role has a `*` verb, resource or API group.
+    pub wildcard: bool,
+    /// Whether the role can read Secrets.
+    pub reads_secrets: bool,
+    /// Whether the role was found among the scanned objects.
+    pub role_found: bool,
+    /// Where the binding is defined.
+    pub evidence: Evidence,
+}
+
+/// A service account, the workloads that run as it, and what it may do.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceAccount {
+    /// Name.
+    pub name: String,
+    /// Namespace, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `automountServiceAccountToken`, when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automount_token: Option<bool>,
+    /// Workloads that run as it.
+    pub used_by: Vec<String>,
+    /// Roles bound to it.
+    pub grants: Vec<Grant>,
+    /// Where it is defined (absent when only referenced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// External hosts the mesh declares (Istio `ServiceEntry`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ExternalService {
+    /// `ServiceEntry/name`.
+    pub name: String,
+    /// Hosts it declares.
+    pub hosts: Vec<String>,
+    /// `MESH_EXTERNAL` or `MESH_INTERNAL`, when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Where it is defined.
+    pub evidence: Evidence,
+}
+
+/// Alerting rules (Prometheus-operator `PrometheusRule`).
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertRules {
+    /// `PrometheusRule/name`.
+    pub name: String,
+    /// Namespace, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Alert names.
+    pub alerts: Vec<String>,
+    /// Where it is defined.
+    pub evidence: Evidence,
 }
 
 /// A topic or queue and who uses it.
@@ -477,6 +579,14 @@ pub struct System {
     pub entrypoints: Vec<Entrypoint>,
     /// Network policy, compiled.
     pub network_policies: NetworkPolicies,
+    /// Namespace objects.
+    pub namespaces: Vec<Namespace>,
+    /// Service accounts and their grants.
+    pub service_accounts: Vec<ServiceAccount>,
+    /// External hosts declared to the mesh.
+    pub external_services: Vec<ExternalService>,
+    /// Alerting rules.
+    pub alert_rules: Vec<AlertRules>,
     /// Every Kubernetes object read.
     pub objects: Vec<ObjectRef>,
     /// Every file read.
@@ -484,6 +594,29 @@ pub struct System {
 }
 
 impl System {
+    /// The pods of a service as the network-policy relation sees them, one per workload.
+    pub fn pod_refs(&self, service: &Service) -> Vec<PodRef> {
+        service
+            .workloads
+            .iter()
+            .filter(|w| w.kind != "compose")
+            .map(|w| {
+                let namespace = w.namespace.clone().unwrap_or_default();
+                PodRef {
+                    namespace_labels: self
+                        .namespaces
+                        .iter()
+                        .find(|n| n.name == namespace)
+                        .map(|n| n.labels.clone())
+                        .unwrap_or_default(),
+                    namespace,
+                    labels: w.labels.clone(),
+                    named_ports: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
     /// The service named `name` (or answering to it as an alias).
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name).or_else(|| {
