@@ -62,7 +62,7 @@ fn scan(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(20));
     g.bench_function(format!("{n}-services"), |b| {
         b.iter(|| {
-            let ingest = cairn_ingest::ingest(&inputs, &opts, &|_| {});
+            let ingest = cairn_ingest::ingest(&inputs, &opts, &|_, _| {});
             let (system, _) = cairn_model::build(&ingest);
             assert_eq!(system.edges.len(), sys.edges.len());
             black_box(system.services.len())

@@ -115,15 +115,16 @@ fn scan(inputs: &Inputs) -> Scanned {
     let bar = std::io::stderr().is_terminal().then(|| {
         let pb = indicatif::ProgressBar::hidden();
         pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} reading files: {pos} {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files read {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         pb
     });
-    let progress = |done: usize| {
+    let progress = |done: usize, total: usize| {
         if let Some(pb) = &bar {
             // only scans that take more than a moment show progress
-            if start.elapsed() > Duration::from_millis(300) && pb.is_hidden() {
+            if pb.is_hidden() && start.elapsed() > Duration::from_millis(300) {
+                pb.set_length(total as u64);
                 pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
             pb.set_position(done as u64);

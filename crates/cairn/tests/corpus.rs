@@ -252,3 +252,31 @@ fn petclinic() {
     args.extend(paths.iter().map(String::as_str));
     check("petclinic", &args);
 }
+
+/// The whole corpus, every variant and add-on at once: nothing fails to
+/// read, and the only warnings are real findings in the files (duplicate
+/// keys in the PetClinic cloud manifests, lenient indentation in the
+/// OpenTelemetry compose files and a sock-shop add-on).
+#[test]
+fn whole_corpus_reads_without_errors() {
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .args(["scan", corpus().to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diags = m["diagnostics"].as_array().unwrap();
+    let errors: Vec<&Value> = diags.iter().filter(|d| d["severity"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let warnings: BTreeSet<&str> = diags
+        .iter()
+        .filter(|d| d["severity"] == "warning")
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warnings,
+        BTreeSet::from(["yaml-duplicate-key", "yaml-lenient-indentation"])
+    );
+    assert!(m["files"].as_array().unwrap().len() > 1000);
+}

@@ -217,9 +217,36 @@ pub const SCHEMA: &[Key] = &[
     ),
 ];
 
-/// Whether a document is a `cairn.yaml`: a mapping with a `system` key and no Kubernetes header.
+/// Whether a document is a `cairn.yaml` by its content: a `system` name, no
+/// Kubernetes header, `services` (when present) a mapping, and at most one
+/// top-level key cairn does not know (a typo is reported, a foreign file is not taken).
 pub fn looks_like_config(root: &Node) -> bool {
-    root.get("system").is_some() && root.get("apiVersion").is_none() && root.get("kind").is_none()
+    let Some(entries) = root.as_map() else {
+        return false;
+    };
+    let unknown = entries
+        .iter()
+        .filter(|(k, _)| {
+            !k.as_str()
+                .is_some_and(|k| SCHEMA.iter().any(|s| s.name == k))
+        })
+        .count();
+    root.get("system").and_then(Node::as_scalar).is_some()
+        && root.get("apiVersion").is_none()
+        && root.get("kind").is_none()
+        && root
+            .get("services")
+            .is_none_or(|s| s.as_map().is_some() || s.is_null())
+        && unknown <= 1
+}
+
+/// Whether a file name is one cairn reads as its configuration whatever it holds.
+pub fn is_config_name(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        base,
+        "cairn.yaml" | "cairn.yml" | ".cairn.yaml" | ".cairn.yml"
+    )
 }
 
 /// Parses a duration (`250ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds) into milliseconds.
@@ -510,6 +537,21 @@ fn type_schema(ty: Ty) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_files_with_a_system_key_are_not_configs() {
+        // the shape of the corpus' expected-graph.json files
+        let p = cairn_yaml::parse(
+            "{\"system\": \"x\", \"scope\": \"y\", \"services\": [{\"name\": \"a\"}], \"edges\": []}",
+        );
+        assert!(!looks_like_config(&p.documents[0].root));
+        let p = cairn_yaml::parse("system: shop\nenviroment: prod\nservices:\n  a: {owner: t}\n");
+        assert!(
+            looks_like_config(&p.documents[0].root),
+            "one typo'd key is still a config"
+        );
+        assert!(is_config_name("deploy/cairn.yaml") && !is_config_name("deploy/not-cairn.yaml"));
+    }
 
     #[test]
     fn durations() {

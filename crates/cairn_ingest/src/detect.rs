@@ -46,7 +46,16 @@ impl Format {
     }
 }
 
-/// The format of one YAML document.
+/// The format of one YAML document of the file `path`: the content decides,
+/// except that a file named `cairn.yaml` is always cairn's configuration.
+pub fn format_of(root: &Node, path: &str) -> Format {
+    if crate::config::is_config_name(path) && root.as_map().is_some() {
+        return Format::CairnConfig;
+    }
+    document_format(root)
+}
+
+/// The format of one YAML document, from its content alone.
 pub fn document_format(root: &Node) -> Format {
     if root.as_map().is_none() {
         return Format::Unknown;

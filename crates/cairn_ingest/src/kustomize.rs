@@ -54,6 +54,20 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
         }) && list(root, "resources")
             .iter()
             .all(|r| dir.join(r).is_file());
+        if root.get_str("kind") == Some("Component") {
+            // A Component is a fragment (patches, partial objects) applied by the
+            // kustomizations that list it; on its own it renders nothing useful.
+            consumed_by(dir, root, &mut consumed, &mut bases, 0);
+            bases.insert(canonical(dir));
+            diags.push(Diagnostic::info(
+                "kustomize-component",
+                format!(
+                    "{}: a Kustomize Component is read only through the kustomizations that use it",
+                    display_path(kf)
+                ),
+            ));
+            continue;
+        }
         if plain {
             for r in list(root, "resources") {
                 extra.push(dir.join(r));

@@ -128,8 +128,13 @@ struct Loaded {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads every input. `progress` is called with the number of files done so far.
-pub fn ingest(inputs: &[InputPath], opts: &Options, progress: &(dyn Fn(usize) + Sync)) -> Ingest {
+/// Reads every input. `progress` is called with the number of files done so
+/// far and the number of files to read.
+pub fn ingest(
+    inputs: &[InputPath],
+    opts: &Options,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Ingest {
     let mut diagnostics = Vec::new();
     let mut candidates = walk::collect(inputs, opts, &mut diagnostics);
     kustomize::expand(&mut candidates, opts, &mut diagnostics);
@@ -160,14 +165,14 @@ pub fn ingest_in_memory(files: Vec<(String, Vec<u8>)>, opts: &Options) -> Ingest
             text: Some(bytes),
         })
         .collect();
-    read_all(&candidates, Vec::new(), opts, &|_| {})
+    read_all(&candidates, Vec::new(), opts, &|_, _| {})
 }
 
 fn read_all(
     candidates: &[Candidate],
     diagnostics: Vec<Diagnostic>,
     opts: &Options,
-    progress: &(dyn Fn(usize) + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Ingest {
     let mut out = Ingest {
         diagnostics,
@@ -183,7 +188,10 @@ fn read_all(
         .zip(ids.par_iter())
         .map(|(c, &id)| {
             let l = load(c, id, opts);
-            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                candidates.len(),
+            );
             l
         })
         .collect();
@@ -234,7 +242,7 @@ fn route_document(
     root: Node,
     compose_docs: &mut Vec<(FileId, Node)>,
 ) {
-    match detect::document_format(&root) {
+    match detect::format_of(&root, &c.display) {
         Format::Kubernetes => {
             if root.get_str("kind") == Some("List")
                 || root.get_str("kind").is_some_and(|k| k.ends_with("List"))
@@ -418,8 +426,14 @@ fn load(c: &Candidate, id: FileId, opts: &Options) -> Loaded {
             YamlErrorKind::TooDeep => "yaml-too-deep",
             YamlErrorKind::UnknownAlias => "yaml-unknown-alias",
             YamlErrorKind::BadMerge => "yaml-bad-merge",
+            YamlErrorKind::LenientIndentation => "yaml-lenient-indentation",
         };
-        let d = if e.kind == YamlErrorKind::DuplicateKey || e.kind == YamlErrorKind::BadMerge {
+        let d = if matches!(
+            e.kind,
+            YamlErrorKind::DuplicateKey
+                | YamlErrorKind::BadMerge
+                | YamlErrorKind::LenientIndentation
+        ) {
             Diagnostic::warning(code, e.message)
         } else {
             Diagnostic::error(code, e.message)
@@ -429,7 +443,7 @@ fn load(c: &Candidate, id: FileId, opts: &Options) -> Loaded {
     let format = parsed
         .documents
         .iter()
-        .map(|d| detect::document_format(&d.root))
+        .map(|d| detect::format_of(&d.root, &c.display))
         .find(|f| *f != Format::Unknown)
         .unwrap_or(Format::Unknown);
     if format == Format::Unknown && !parsed.documents.is_empty() && c.explicit {

@@ -52,6 +52,8 @@ pub enum YamlErrorKind {
     UnknownAlias,
     /// A merge key (`<<`) whose value is not a mapping or a list of mappings.
     BadMerge,
+    /// A line indented less than the YAML spec allows, read leniently as other loaders do.
+    LenientIndentation,
 }
 
 /// A problem in the YAML text, with its position.
@@ -81,7 +83,158 @@ pub fn parse(text: &str) -> Parsed {
 }
 
 /// Parses `text` with the given limits.
+///
+/// saphyr follows the YAML spec strictly on the indentation of flow
+/// collections and multi-line quoted scalars, where `PyYAML`, `go-yaml` (and so
+/// kubectl and docker compose) accept a closing `]` or `'` at the parent's
+/// indentation. Real files do this (the OpenTelemetry demo's compose file),
+/// and dropping a whole file over it would help nobody: such lines are
+/// re-indented and parsed again, positions are mapped back to the original
+/// text, and a warning names each line.
 pub fn parse_with(text: &str, limits: Limits) -> Parsed {
+    const MAX_FIXUPS: usize = 64;
+    let mut work = std::borrow::Cow::Borrowed(text);
+    // (byte offset in the text as it was then, spaces inserted, 1-based line)
+    let mut inserts: Vec<(usize, u32, u32)> = Vec::new();
+    loop {
+        let mut out = parse_chunks(&work, limits);
+        let fix = if inserts.len() < MAX_FIXUPS {
+            lenient_fix(&work, &out.errors)
+        } else {
+            None
+        };
+        if let Some((at, spaces, line)) = fix {
+            work.to_mut().insert_str(at, &" ".repeat(spaces as usize));
+            inserts.push((at, spaces, line));
+            continue;
+        }
+        if !inserts.is_empty() {
+            remap(&mut out, &inserts);
+            for &(at, _, line) in &inserts {
+                out.errors.push(YamlError {
+                    kind: YamlErrorKind::LenientIndentation,
+                    message: format!(
+                        "line {line} is indented less than YAML allows inside a flow collection or quoted text; it was read as kubectl and docker compose read it"
+                    ),
+                    pos: Pos { line, column: 1, start: at as u32, end: at as u32 },
+                });
+            }
+            remap_errors_only_lenient(&mut out, &inserts);
+            out.errors.sort_by_key(|e| (e.pos.line, e.pos.column));
+        }
+        return out;
+    }
+}
+
+/// Where to re-indent for the first strict-indentation error: the line that
+/// closes the flow collection or quoted scalar too far left.
+fn lenient_fix(text: &str, errors: &[YamlError]) -> Option<(usize, u32, u32)> {
+    let e = errors
+        .iter()
+        .find(|e| e.kind == YamlErrorKind::Syntax && e.message.contains("invalid indentation"))?;
+    let lines: Vec<(usize, &str)> = line_starts(text);
+    let err_idx = (e.pos.line as usize).checked_sub(1)?;
+    let indent = |s: &str| s.len() - s.trim_start_matches(' ').len();
+    let is_closer = |s: &str| s.trim_start().starts_with([']', '}', '\'', '"']);
+    let (_, err_line) = *lines.get(err_idx)?;
+    // Either the error is at the closing line itself, or at the line that
+    // opened the construct and the closer comes later at or left of it.
+    let (target, want) = if is_closer(err_line) {
+        let prev = lines[..err_idx]
+            .iter()
+            .rev()
+            .find(|(_, l)| !l.trim().is_empty())?;
+        (err_idx, indent(prev.1).max(indent(err_line) + 1))
+    } else {
+        let base = indent(err_line);
+        let found = lines
+            .iter()
+            .enumerate()
+            .skip(err_idx + 1)
+            .take(2000)
+            .find(|(_, (_, l))| !l.trim().is_empty() && indent(l) <= base && is_closer(l))?;
+        (found.0, base + 2)
+    };
+    let (start, line) = lines[target];
+    let have = indent(line);
+    if want <= have {
+        return None;
+    }
+    Some((start, (want - have) as u32, target as u32 + 1))
+}
+
+fn line_starts(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for l in text.split('\n') {
+        out.push((start, l));
+        start += l.len() + 1;
+    }
+    out
+}
+
+/// Maps positions in the re-indented text back to the original.
+fn remap(out: &mut Parsed, inserts: &[(usize, u32, u32)]) {
+    let fix = |pos: &mut Pos| {
+        for &(at, spaces, line) in inserts.iter().rev() {
+            let at = at as u32;
+            for b in [&mut pos.start, &mut pos.end] {
+                if *b >= at + spaces {
+                    *b -= spaces;
+                } else if *b > at {
+                    *b = at;
+                }
+            }
+            if pos.line == line && pos.column > spaces {
+                pos.column -= spaces;
+            }
+        }
+    };
+    for d in &mut out.documents {
+        let mut stack = vec![&mut d.root];
+        while let Some(n) = stack.pop() {
+            fix(&mut n.pos);
+            match &mut n.value {
+                Value::Scalar(_) => {}
+                Value::Seq(items) => stack.extend(items.iter_mut()),
+                Value::Map(entries) => {
+                    for (k, v) in entries.iter_mut() {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+            }
+        }
+    }
+    for e in out
+        .errors
+        .iter_mut()
+        .filter(|e| e.kind != YamlErrorKind::LenientIndentation)
+    {
+        fix(&mut e.pos);
+    }
+}
+
+/// The warnings' byte offsets were recorded in the text of their time; map
+/// each through the insertions made after it.
+fn remap_errors_only_lenient(out: &mut Parsed, inserts: &[(usize, u32, u32)]) {
+    let mut lenient: Vec<&mut YamlError> = out
+        .errors
+        .iter_mut()
+        .filter(|e| e.kind == YamlErrorKind::LenientIndentation)
+        .collect();
+    for (i, e) in lenient.iter_mut().enumerate() {
+        for &(at, spaces, _) in inserts[..i].iter().rev() {
+            let at = at as u32;
+            if e.pos.start >= at + spaces {
+                e.pos.start -= spaces;
+                e.pos.end -= spaces;
+            }
+        }
+    }
+}
+
+fn parse_chunks(text: &str, limits: Limits) -> Parsed {
     let mut out = Parsed::default();
     let mut offset = 0usize; // byte offset of the chunk being parsed
     let mut line_offset = 0u32; // lines before the chunk

@@ -177,3 +177,52 @@ proptest! {
         let _ = parse(&text);
     }
 }
+
+/// Regression: the OpenTelemetry demo's docker-compose.yml closes a flow
+/// sequence at its key's indentation, which saphyr rejects and go-yaml (docker
+/// compose) accepts; the whole file used to be dropped.
+#[test]
+fn flow_closer_at_parent_indentation_is_read_leniently() {
+    let text = "services:\n  flagd:\n    command: [\n      \"start\",\n      \"--uri\"\n    ]\n    ports:\n      - \"8013\"\n";
+    let p = parse(text);
+    let kinds: Vec<_> = p
+        .errors
+        .iter()
+        .map(|e| (e.kind.clone(), e.pos.line))
+        .collect();
+    assert_eq!(kinds, [(YamlErrorKind::LenientIndentation, 6)]);
+    let flagd = p.documents[0].root.path(&["services", "flagd"]).unwrap();
+    let cmd: Vec<_> = flagd
+        .seq_at("command")
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(cmd, ["start", "--uri"]);
+    // positions after the re-indented line still point into the original text
+    let port = &flagd.seq_at("ports")[0];
+    assert_eq!(
+        &text[port.pos.start as usize..port.pos.end as usize],
+        "\"8013\""
+    );
+    assert_eq!((port.pos.line, port.pos.column), (8, 9));
+}
+
+/// Regression: sock-shop's grafana job closes a multi-line single-quoted
+/// annotation at the key's indentation.
+#[test]
+fn quoted_closer_at_parent_indentation_is_read_leniently() {
+    let text = "metadata:\n  annotations:\n    init: '[\n      {\"name\": \"wait\"}\n    ]'\n  name: job\n";
+    let p = parse(text);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert_eq!(p.errors[0].kind, YamlErrorKind::LenientIndentation);
+    let meta = p.documents[0].root.get("metadata").unwrap();
+    assert!(
+        meta.path(&["annotations", "init"])
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("wait")
+    );
+    let name = meta.get("name").unwrap();
+    assert_eq!(&text[name.pos.start as usize..name.pos.end as usize], "job");
+}
