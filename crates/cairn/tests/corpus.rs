@@ -255,7 +255,7 @@ fn petclinic() {
 
 /// The whole corpus, every variant and add-on at once: nothing fails to
 /// read, and the only warnings are real findings in the files (duplicate
-/// keys in the PetClinic cloud manifests, lenient indentation in the
+/// keys in the petclinic cloud manifests, lenient indentation in the
 /// OpenTelemetry compose files and a sock-shop add-on).
 #[test]
 fn whole_corpus_reads_without_errors() {
