@@ -175,63 +175,233 @@ impl NetworkPolicies {
     /// May a pod `from` open a connection to pod `to` on `port`?
     pub fn may_reach(&self, from: &PodRef, to: &PodRef, port: u16) -> Verdict {
         let mut by = Vec::new();
-        // egress of the sender
-        let egress: Vec<&Policy> = self
-            .policies
-            .iter()
-            .filter(|p| {
-                p.egress_isolated && same_ns(p, from) && p.pod_selector.matches(&from.labels)
-            })
-            .collect();
-        if !egress.is_empty() {
-            let ok: Vec<&Policy> = egress
+        // the sender's egress, then the receiver's ingress
+        for direction in [Direction::Egress, Direction::Ingress] {
+            let (subject, peer) = match direction {
+                Direction::Egress => (from, to),
+                Direction::Ingress => (to, from),
+            };
+            let isolating: Vec<&Policy> = self
+                .policies
+                .iter()
+                .filter(|p| {
+                    direction.isolates(p)
+                        && same_ns(p, subject)
+                        && p.pod_selector.matches(&subject.labels)
+                })
+                .collect();
+            if isolating.is_empty() {
+                continue;
+            }
+            let allowing: Vec<&Policy> = isolating
                 .iter()
                 .copied()
                 .filter(|p| {
-                    p.egress.iter().any(|r| {
+                    direction.rules(p).iter().any(|r| {
                         (r.peers.is_empty()
-                            || r.peers
-                                .iter()
-                                .any(|peer| peer_matches(peer, &p.namespace, to)))
+                            || r.peers.iter().any(|x| peer_matches(x, &p.namespace, peer)))
                             && port_matches(&r.ports, port, to)
                     })
                 })
                 .collect();
-            if ok.is_empty() {
+            if allowing.is_empty() {
                 return Verdict {
                     allowed: false,
-                    by: egress.iter().map(|p| p.name.clone()).collect(),
+                    by: isolating.iter().map(|p| p.name.clone()).collect(),
                 };
             }
-            by.extend(ok.iter().map(|p| p.name.clone()));
-        }
-        let ingress: Vec<&Policy> = self
-            .policies
-            .iter()
-            .filter(|p| p.ingress_isolated && same_ns(p, to) && p.pod_selector.matches(&to.labels))
-            .collect();
-        if !ingress.is_empty() {
-            let ok: Vec<&Policy> = ingress
-                .iter()
-                .copied()
-                .filter(|p| {
-                    p.ingress.iter().any(|r| {
-                        (r.peers.is_empty()
-                            || r.peers
-                                .iter()
-                                .any(|peer| peer_matches(peer, &p.namespace, from)))
-                            && port_matches(&r.ports, port, to)
-                    })
-                })
-                .collect();
-            if ok.is_empty() {
-                return Verdict {
-                    allowed: false,
-                    by: ingress.iter().map(|p| p.name.clone()).collect(),
-                };
-            }
-            by.extend(ok.iter().map(|p| p.name.clone()));
+            by.extend(allowing.iter().map(|p| p.name.clone()));
         }
         Verdict { allowed: true, by }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Egress,
+    Ingress,
+}
+
+impl Direction {
+    fn isolates(self, p: &Policy) -> bool {
+        match self {
+            Direction::Egress => p.egress_isolated,
+            Direction::Ingress => p.ingress_isolated,
+        }
+    }
+
+    fn rules(self, p: &Policy) -> &[Rule] {
+        match self {
+            Direction::Egress => &p.egress,
+            Direction::Ingress => &p.ingress,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn sel(pairs: &[(&str, &str)]) -> Selector {
+        Selector {
+            labels: labels(pairs),
+            expressions: Vec::new(),
+        }
+    }
+
+    fn pod(ns: &str, l: &[(&str, &str)]) -> PodRef {
+        PodRef {
+            namespace: ns.into(),
+            labels: labels(l),
+            ..PodRef::default()
+        }
+    }
+
+    fn policy(name: &str, ns: &str, pods: Selector) -> Policy {
+        Policy {
+            name: name.into(),
+            namespace: ns.into(),
+            pod_selector: pods,
+            ingress_isolated: false,
+            egress_isolated: false,
+            ingress: Vec::new(),
+            egress: Vec::new(),
+            evidence: crate::Evidence {
+                file: "p.yaml".into(),
+                line: 1,
+                column: 1,
+                what: None,
+            },
+        }
+    }
+
+    #[test]
+    fn egress_isolation_needs_a_matching_egress_rule() {
+        let mut p = policy("api-egress", "shop", sel(&[("app", "api")]));
+        p.egress_isolated = true;
+        p.egress = vec![Rule {
+            peers: vec![Peer {
+                pods: Some(sel(&[("app", "db")])),
+                namespaces: None,
+                ip_block: None,
+            }],
+            ports: vec![RulePort {
+                port: "5432".into(),
+                protocol: "TCP".into(),
+            }],
+        }];
+        let np = NetworkPolicies { policies: vec![p] };
+        let (api, db, web) = (
+            pod("shop", &[("app", "api")]),
+            pod("shop", &[("app", "db")]),
+            pod("shop", &[("app", "web")]),
+        );
+        assert!(np.may_reach(&api, &db, 5432).allowed);
+        assert!(!np.may_reach(&api, &db, 6379).allowed);
+        assert!(!np.may_reach(&api, &web, 80).allowed);
+        assert!(
+            np.may_reach(&web, &api, 80).allowed,
+            "ingress to api is not isolated"
+        );
+    }
+
+    #[test]
+    fn namespace_selectors_match_namespace_labels_and_the_name_label() {
+        let mut p = policy("from-monitoring", "shop", Selector::default());
+        p.ingress_isolated = true;
+        p.ingress = vec![Rule {
+            peers: vec![Peer {
+                pods: None,
+                namespaces: Some(sel(&[("kubernetes.io/metadata.name", "monitoring")])),
+                ip_block: None,
+            }],
+            ports: Vec::new(),
+        }];
+        let np = NetworkPolicies { policies: vec![p] };
+        let target = pod("shop", &[("app", "api")]);
+        assert!(
+            np.may_reach(&pod("monitoring", &[("app", "prometheus")]), &target, 9090)
+                .allowed
+        );
+        assert!(
+            !np.may_reach(&pod("shop", &[("app", "web")]), &target, 9090)
+                .allowed
+        );
+        assert!(!np.may_reach(&pod("other", &[]), &target, 9090).allowed);
+    }
+
+    #[test]
+    fn named_ports_and_match_expressions() {
+        let mut p = policy(
+            "api",
+            "",
+            Selector {
+                labels: Vec::new(),
+                expressions: vec![Expression {
+                    key: "tier".into(),
+                    operator: "In".into(),
+                    values: vec!["backend".into()],
+                }],
+            },
+        );
+        p.ingress_isolated = true;
+        p.ingress = vec![Rule {
+            peers: vec![Peer {
+                pods: Some(Selector {
+                    labels: Vec::new(),
+                    expressions: vec![Expression {
+                        key: "role".into(),
+                        operator: "Exists".into(),
+                        values: Vec::new(),
+                    }],
+                }),
+                namespaces: None,
+                ip_block: None,
+            }],
+            ports: vec![RulePort {
+                port: "http".into(),
+                protocol: "TCP".into(),
+            }],
+        }];
+        let np = NetworkPolicies { policies: vec![p] };
+        let mut api = pod("", &[("tier", "backend")]);
+        api.named_ports = vec![("http".into(), 8080)];
+        assert!(
+            np.may_reach(&pod("", &[("role", "web")]), &api, 8080)
+                .allowed
+        );
+        assert!(
+            !np.may_reach(&pod("", &[("role", "web")]), &api, 9090)
+                .allowed
+        );
+        assert!(!np.may_reach(&pod("", &[("app", "x")]), &api, 8080).allowed);
+        assert!(
+            np.may_reach(&pod("", &[]), &pod("", &[("tier", "frontend")]), 1)
+                .allowed,
+            "NotIn the selector: not isolated"
+        );
+    }
+
+    #[test]
+    fn ip_blocks_never_match_cluster_pods() {
+        let mut p = policy("cidr-only", "", Selector::default());
+        p.ingress_isolated = true;
+        p.ingress = vec![Rule {
+            peers: vec![Peer {
+                pods: None,
+                namespaces: None,
+                ip_block: Some("10.0.0.0/8".into()),
+            }],
+            ports: Vec::new(),
+        }];
+        let np = NetworkPolicies { policies: vec![p] };
+        assert!(!np.may_reach(&pod("", &[]), &pod("", &[]), 80).allowed);
     }
 }
