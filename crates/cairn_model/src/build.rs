@@ -376,7 +376,11 @@ impl Builder<'_> {
             }
             let container_ports: Vec<u16> = workloads
                 .iter()
-                .flat_map(|w| w.containers.iter().flat_map(|c| c.ports.iter().copied()))
+                .flat_map(|w| {
+                    w.containers
+                        .iter()
+                        .flat_map(|c| c.ports.iter().map(|p| p.port))
+                })
                 .chain(ports.iter().map(|p| p.port))
                 .collect();
             let (role, engine) = role::infer(&images, &name, &container_ports);
@@ -599,7 +603,12 @@ impl Builder<'_> {
                             ports: c
                                 .ports()
                                 .into_iter()
-                                .filter_map(|(p, _)| u16::try_from(p).ok())
+                                .filter_map(|(p, name)| {
+                                    Some(Port {
+                                        port: u16::try_from(p).ok()?,
+                                        name: name.unwrap_or_default().to_owned(),
+                                    })
+                                })
                                 .collect(),
                             resources: Resources {
                                 cpu_request: q("requests", "cpu"),
@@ -663,6 +672,10 @@ impl Builder<'_> {
                     .ports
                     .iter()
                     .filter_map(|p| container_port(&p.value))
+                    .map(|port| Port {
+                        port,
+                        name: String::new(),
+                    })
                     .collect(),
                 resources: Resources {
                     cpu_request: cs.resources.cpu_request.clone(),
@@ -701,7 +714,8 @@ impl Builder<'_> {
         }
         let images: Vec<&str> = cs.image.iter().map(|i| i.value.as_str()).collect();
         let ports = workload.containers[0].ports.clone();
-        let (role, engine) = role::infer(&images, &cs.name, &ports);
+        let port_numbers: Vec<u16> = ports.iter().map(|p| p.port).collect();
+        let (role, engine) = role::infer(&images, &cs.name, &port_numbers);
         if let Some(e) = engine
             && matches!(role, Role::Datastore | Role::Broker)
         {
@@ -723,13 +737,7 @@ impl Builder<'_> {
             slo_availability: None,
             slo_latency_ms: Vec::new(),
             owner_label: None,
-            ports: ports
-                .iter()
-                .map(|p| Port {
-                    port: *p,
-                    name: String::new(),
-                })
-                .collect(),
+            ports,
             k8s_services: Vec::new(),
             workloads: vec![workload],
             mesh: Mesh::default(),

@@ -270,9 +270,9 @@ pub struct Container {
     /// Whether it is an init container.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub init: bool,
-    /// Container ports.
+    /// Container ports, with their names.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<u16>,
+    pub ports: Vec<Port>,
     /// Resources.
     pub resources: Resources,
     /// Probes defined: `liveness`, `readiness`, `startup`.
@@ -611,7 +611,13 @@ impl System {
                         .unwrap_or_default(),
                     namespace,
                     labels: w.labels.clone(),
-                    named_ports: Vec::new(),
+                    named_ports: w
+                        .containers
+                        .iter()
+                        .flat_map(|c| c.ports.iter())
+                        .filter(|p| !p.name.is_empty())
+                        .map(|p| (p.name.clone(), p.port))
+                        .collect(),
                 }
             })
             .collect()
