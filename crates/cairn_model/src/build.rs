@@ -935,6 +935,18 @@ impl Builder<'_> {
                 })
             })
         };
+        // Linkerd Servers by name: the pods an AuthorizationPolicy targets through them.
+        let linkerd_servers: HashMap<&str, Vec<(&str, &str)>> = objects
+            .iter()
+            .filter(|o| o.kind == "Server" && o.group().contains("linkerd"))
+            .map(|o| {
+                let sel = o
+                    .spec()
+                    .and_then(|s| s.get("podSelector"))
+                    .map_or_else(Vec::new, |x| string_pairs(x.map_at("matchLabels")));
+                (o.name.as_str(), sel)
+            })
+            .collect();
         for o in objects {
             let ev = self.ev(
                 Loc::new(o.file, o.name_pos()),
@@ -1011,7 +1023,7 @@ impl Builder<'_> {
                                             Loc::new(o.file, route.pos),
                                             Some(format!("VirtualService {} route", o.name)),
                                         );
-                                        edges.add(
+                                        let edge = edges.add(
                                             &self.services,
                                             from,
                                             to,
@@ -1020,6 +1032,8 @@ impl Builder<'_> {
                                             route_ev,
                                             Vec::new(),
                                         );
+                                        // the route's own timeout and retries govern the gateway's calls along it
+                                        merge_policy(&mut edge.policy, &policy);
                                     }
                                     system.entrypoints.push(Entrypoint {
                                         via: format!("VirtualService/{} (gateway {gw})", o.name),
@@ -1106,27 +1120,75 @@ impl Builder<'_> {
                         }
                     }
                 }
-                ("AuthorizationPolicy", g) if g.contains("istio") || g.contains("linkerd") => {
-                    let sel: Vec<(&str, &str)> = o.spec().map_or_else(Vec::new, |s| {
-                        s.get("selector")
-                            .map_or_else(Vec::new, |x| string_pairs(x.map_at("matchLabels")))
-                    });
+                ("AuthorizationPolicy" | "RequestAuthentication", g)
+                    if g.contains("istio") || g.contains("linkerd") =>
+                {
+                    let spec = o.spec();
+                    // Istio selects pods by labels; Linkerd targets a Server
+                    // (which selects pods), a Namespace, or a route.
+                    let target_kind = spec
+                        .and_then(|sp| sp.path(&["targetRef", "kind"]))
+                        .and_then(Node::as_str);
+                    let target_name = spec
+                        .and_then(|sp| sp.path(&["targetRef", "name"]))
+                        .and_then(Node::as_str);
+                    let sel: Vec<(&str, &str)> = match (target_kind, target_name) {
+                        (Some("Server"), Some(server)) => {
+                            linkerd_servers.get(server).cloned().unwrap_or_default()
+                        }
+                        _ => spec.map_or_else(Vec::new, |s| {
+                            s.get("selector")
+                                .map_or_else(Vec::new, |x| string_pairs(x.map_at("matchLabels")))
+                        }),
+                    };
+                    let whole_namespace = target_kind == Some("Namespace")
+                        || (sel.is_empty() && target_kind.is_none());
                     let label = format!("{}/{}", o.kind, o.name);
                     for s in &mut self.services {
-                        let in_ns = ns.is_none() || s.namespace.as_deref() == ns;
+                        let in_ns = ns.is_none()
+                            || s.namespace.as_deref() == ns
+                            || ns == Some("istio-system");
                         let selected = !sel.is_empty()
                             && s.workloads.iter().any(|w| {
                                 sel.iter().all(|(k, v)| {
                                     w.labels.iter().any(|(lk, lv)| lk == k && lv == v)
                                 })
                             });
-                        let target = o
-                            .spec()
-                            .and_then(|sp| sp.path(&["targetRef", "name"]))
-                            .and_then(Node::as_str)
-                            == Some(s.name.as_str());
-                        if in_ns && (selected || target) && !s.mesh.authorization.contains(&label) {
+                        let named = target_kind.is_some_and(|k| k == "Service")
+                            && target_name == Some(s.name.as_str());
+                        let applies =
+                            selected || named || (whole_namespace && !s.workloads.is_empty());
+                        if in_ns && applies && !s.mesh.authorization.contains(&label) {
                             s.mesh.authorization.push(label.clone());
+                        }
+                    }
+                }
+                ("Sidecar", g) if g.contains("istio") => {
+                    let Some(spec) = o.spec() else { continue };
+                    let sel: Vec<(&str, &str)> = spec
+                        .get("workloadSelector")
+                        .map_or_else(Vec::new, |x| string_pairs(x.map_at("labels")));
+                    let hosts: Vec<String> = spec
+                        .seq_at("egress")
+                        .iter()
+                        .flat_map(|e| e.seq_at("hosts"))
+                        .filter_map(Node::as_str)
+                        .map(str::to_owned)
+                        .collect();
+                    for s in &mut self.services {
+                        let in_ns = ns.is_none() || s.namespace.as_deref() == ns;
+                        let selected = sel.is_empty()
+                            || s.workloads.iter().any(|w| {
+                                sel.iter().all(|(k, v)| {
+                                    w.labels.iter().any(|(lk, lv)| lk == k && lv == v)
+                                })
+                            });
+                        if in_ns && selected && !s.workloads.is_empty() {
+                            for h in &hosts {
+                                if !s.mesh.egress_hosts.contains(h) {
+                                    s.mesh.egress_hosts.push(h.clone());
+                                }
+                            }
                         }
                     }
                 }

@@ -328,6 +328,9 @@ pub struct Mesh {
     /// Authorization policies that apply to the service.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authorization: Vec<String>,
+    /// Hosts an Istio `Sidecar` lets the service reach (empty: not restricted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub egress_hosts: Vec<String>,
 }
 
 /// A logical service.
@@ -389,6 +392,7 @@ fn is_default_mesh(m: &Mesh) -> bool {
         && m.mtls.is_none()
         && m.traffic_split.is_empty()
         && m.authorization.is_empty()
+        && m.egress_hosts.is_empty()
 }
 
 /// A Kubernetes Service object behind a logical service, and what it selects.
