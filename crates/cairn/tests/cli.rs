@@ -200,6 +200,29 @@ fn kustomize_overlays_are_rendered_and_their_bases_not_read_twice() {
         "datastore".into(),
         "redis".into()
     )));
+    // positions point into the base file the object was built from, not into kubectl's output
+    let e = m["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == "api")
+        .unwrap();
+    assert_eq!(
+        e["evidence"][0]["file"],
+        "crates/cairn/tests/fixtures/kustomize/base/api.yaml"
+    );
+    assert_eq!(e["evidence"][0]["line"], 18);
+    assert_eq!(e["evidence"][0]["column"], 22);
+    let files: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"crates/cairn/tests/fixtures/kustomize/base/api.yaml"),
+        "{files:?}"
+    );
 }
 
 #[test]

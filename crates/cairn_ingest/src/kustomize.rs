@@ -95,12 +95,31 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
     for kf in &to_render {
         let dir = kf.parent().unwrap_or(Path::new("."));
         match Command::new("kubectl").arg("kustomize").arg(dir).output() {
-            Ok(o) if o.status.success() => candidates.push(Candidate {
-                path: None,
-                display: format!("{} (rendered)", display_path(kf)),
-                explicit: true,
-                text: Some(o.stdout),
-            }),
+            Ok(o) if o.status.success() => {
+                let mut origins = BTreeSet::new();
+                if let Some(root) = std::fs::read_to_string(kf)
+                    .ok()
+                    .and_then(|t| cairn_yaml::parse(&t).documents.into_iter().next())
+                {
+                    consumed_by(dir, &root.root, &mut origins, &mut BTreeSet::new(), 0);
+                }
+                candidates.push(Candidate {
+                    path: None,
+                    display: format!("{} (rendered)", display_path(kf)),
+                    explicit: true,
+                    text: Some(o.stdout),
+                    origins: origins
+                        .into_iter()
+                        .filter(|p| {
+                            p.is_file()
+                                && !p
+                                    .file_name()
+                                    .and_then(|n| n.to_str())
+                                    .is_some_and(|n| NAMES.contains(&n))
+                        })
+                        .collect(),
+                });
+            }
             Ok(o) => {
                 let err = String::from_utf8_lossy(&o.stderr);
                 diags.push(Diagnostic::warning(
@@ -139,6 +158,7 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
                 path: Some(p),
                 explicit: false,
                 text: None,
+                origins: Vec::new(),
             });
         }
     }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod detect;
 pub mod k8s;
 mod kustomize;
+mod provenance;
 mod walk;
 
 use std::collections::HashMap;
@@ -118,6 +119,9 @@ pub(crate) struct Candidate {
     pub(crate) explicit: bool,
     /// Text already in hand (stdin, rendered kustomize output).
     pub(crate) text: Option<Vec<u8>>,
+    /// For rendered Kustomize output: the local files it was built from, so
+    /// positions can point back into them.
+    pub(crate) origins: Vec<PathBuf>,
 }
 
 /// What one file turned into, before ids are final.
@@ -146,6 +150,7 @@ pub fn ingest(
                 display,
                 explicit: true,
                 text: None,
+                origins: Vec::new(),
             });
         }
     }
@@ -163,6 +168,7 @@ pub fn ingest_in_memory(files: Vec<(String, Vec<u8>)>, opts: &Options) -> Ingest
             display,
             explicit: true,
             text: Some(bytes),
+            origins: Vec::new(),
         })
         .collect();
     read_all(&candidates, Vec::new(), opts, &|_, _| {})
@@ -196,6 +202,7 @@ fn read_all(
         })
         .collect();
     let mut compose_docs: Vec<(FileId, Node)> = Vec::new();
+    let mut origin_ids: Vec<FileId> = Vec::new();
     for ((c, id), l) in candidates.iter().zip(ids).zip(loaded) {
         if let Some(t) = &l.text {
             out.sources.set_text(id, t.clone());
@@ -225,14 +232,59 @@ fn read_all(
                 });
             }
             _ => {
+                let first = out.objects.len();
                 for doc in l.documents {
                     route_document(&mut out, id, c, doc.root, &mut compose_docs);
+                }
+                if !c.origins.is_empty() {
+                    point_into_origins(&mut out, first, &c.origins, &mut origin_ids);
                 }
             }
         }
     }
+    out.formats.resize(out.sources.len(), Format::Unknown);
+    for id in origin_ids {
+        out.formats[id.0 as usize] = Format::Kubernetes;
+    }
     build_compose(&mut out, compose_docs, opts, candidates);
     out
+}
+
+/// Re-points the objects of rendered Kustomize output, from `first` on, at
+/// the resource files they were built from (see [`provenance`]).
+fn point_into_origins(
+    out: &mut Ingest,
+    first: usize,
+    files: &[PathBuf],
+    origin_ids: &mut Vec<FileId>,
+) {
+    let mut origins = Vec::new();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let display = provenance::display(path);
+        let existing = out
+            .sources
+            .iter()
+            .find(|(_, f)| f.path == display && f.text.is_some())
+            .map(|(id, _)| id);
+        let id = if let Some(id) = existing {
+            id
+        } else {
+            let id = out.sources.add(display, Some(Arc::from(text.as_str())));
+            out.files_read += 1;
+            origin_ids.push(id);
+            id
+        };
+        origins.extend(provenance::objects_of(id, &text));
+    }
+    for obj in &mut out.objects[first..] {
+        if let Some(o) = provenance::find(&origins, &obj.kind, &obj.name) {
+            provenance::remap(&mut obj.root, &o.root);
+            obj.file = o.file;
+        }
+    }
 }
 
 fn route_document(

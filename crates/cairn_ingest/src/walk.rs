@@ -47,6 +47,7 @@ pub(crate) fn collect(
                         display: "<stdin>".into(),
                         explicit: true,
                         text: Some(buf),
+                        origins: Vec::new(),
                     }),
                     Err(e) => diags.push(Diagnostic::error(
                         "file-unreadable",
@@ -100,6 +101,7 @@ fn walk_path(
             display: display_path(root),
             explicit: true,
             text: None,
+            origins: Vec::new(),
         });
         return;
     }
@@ -140,6 +142,7 @@ fn walk_path(
                         display,
                         explicit: false,
                         text: None,
+                        origins: Vec::new(),
                     });
                 } else {
                     skipped.push(display);
