@@ -488,3 +488,29 @@ fn platform_objects_are_modelled() {
         serde_json::json!(["ApiErrorBudgetBurn"])
     );
 }
+
+#[test]
+fn gitignore_and_exclude_leave_files_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cm = |name: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n");
+    std::fs::create_dir(d.join("generated")).unwrap();
+    std::fs::write(d.join(".gitignore"), "generated/\n").unwrap();
+    std::fs::write(d.join("kept.yaml"), cm("kept")).unwrap();
+    std::fs::write(d.join("generated/ignored.yaml"), cm("ignored")).unwrap();
+    std::fs::write(d.join("scratch.tmp.yaml"), cm("excluded")).unwrap();
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .current_dir(d)
+        .args(["scan", ".", "--exclude", "*.tmp.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = m["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kept"]);
+}
