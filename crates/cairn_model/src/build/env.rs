@@ -1,0 +1,373 @@
+//! Dependencies named in configuration: resolved container environment, addresses, protocols.
+
+use super::{Builder, EdgeSet, HostIndex, ResolvedEnv, evidence};
+use crate::address::Address;
+use crate::role::Role;
+use crate::{EdgeKind, Evidence, Port, Service, Unresolved, address, role};
+use cairn_ingest::k8s::{EnvSource, K8sObject};
+use cairn_source::{Loc, Pos, SourceMap};
+use cairn_yaml::{Node, Value};
+use std::collections::{BTreeMap, HashMap};
+
+impl Builder<'_> {
+    /// Adds an edge for every address the environment names.
+    pub(super) fn edges_from_env(
+        &mut self,
+        index: &HostIndex,
+        from: usize,
+        ns: Option<&str>,
+        env: &[ResolvedEnv],
+        edges: &mut EdgeSet,
+        unresolved: &mut BTreeMap<(String, String), Unresolved>,
+    ) {
+        let direction = async_direction(env);
+        let topics: Vec<String> = env
+            .iter()
+            .filter(|e| {
+                let k = e.name.to_ascii_uppercase();
+                (k.contains("TOPIC")
+                    || k.contains("QUEUE")
+                    || k.ends_with("_EXCHANGE")
+                    || k.contains("SUBJECT"))
+                    && !e.value.contains("://")
+            })
+            .flat_map(|e| {
+                e.value
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for e in env {
+            for a in address::extract(&e.name, &e.value) {
+                let (name, a_ns) = a.cluster_parts();
+                let target = index.lookup(&a.host, ns).or_else(|| {
+                    if a.is_dotted() && a_ns.is_some() {
+                        index.lookup_in(name, a_ns)
+                    } else if a.host.contains(".svc") || !a.is_dotted() {
+                        index.lookup(name, a_ns.or(ns))
+                    } else {
+                        None
+                    }
+                });
+                match target {
+                    Some(to) if to == from => {}
+                    Some(to) => {
+                        let mut ev = e.evidence.clone();
+                        if let Some(first) = ev.first_mut()
+                            && first.what.is_none()
+                        {
+                            first.what = Some(format!("env {}", e.name));
+                        }
+                        let role = self.services[to].role;
+                        let kind = if role == Role::Broker {
+                            Some(direction.unwrap_or(EdgeKind::Async))
+                        } else {
+                            None
+                        };
+                        let proto = protocol_for(
+                            &a,
+                            &self.services[to],
+                            self.engines.get(&self.services[to].name).copied(),
+                        );
+                        let edge_topics = if role == Role::Broker {
+                            topics.clone()
+                        } else {
+                            Vec::new()
+                        };
+                        let first = ev.remove(0);
+                        let edge = edges.add(
+                            &self.services,
+                            from,
+                            to,
+                            kind,
+                            Some(&proto),
+                            first,
+                            edge_topics,
+                        );
+                        edge.evidence.extend(ev);
+                    }
+                    None => {
+                        let from_name = self.services[from].name.clone();
+                        let entry = unresolved
+                            .entry((from_name.clone(), a.host.clone()))
+                            .or_insert_with(|| Unresolved {
+                                from: from_name,
+                                host: a.host.clone(),
+                                port: a.port,
+                                external: a.is_dotted(),
+                                declared_by: None,
+                                evidence: Vec::new(),
+                            });
+                        entry.evidence.extend(e.evidence.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Publish/consume direction from the variable names of one container.
+pub(super) fn async_direction(env: &[ResolvedEnv]) -> Option<EdgeKind> {
+    let names: Vec<String> = env.iter().map(|e| e.name.to_ascii_uppercase()).collect();
+    let consume = names.iter().any(|n| {
+        n.contains("CONSUMER")
+            || n.contains("GROUP_ID")
+            || n.ends_with("_GROUP")
+            || n.contains("SUBSCRI")
+    });
+    let publish = names
+        .iter()
+        .any(|n| n.contains("PRODUCER") || n.contains("PUBLISH"));
+    match (publish, consume) {
+        (true, false) => Some(EdgeKind::AsyncPublish),
+        (false, true) => Some(EdgeKind::AsyncConsume),
+        _ => None,
+    }
+}
+
+pub(super) fn protocol_for(a: &Address, to: &Service, engine: Option<&'static str>) -> String {
+    if let Some(p) = a.scheme.as_deref().and_then(role::scheme_protocol) {
+        // http(s) to an OTLP collector is OTLP over HTTP
+        if to.role == Role::Observability && (a.port == Some(4317) || a.port == Some(4318)) {
+            return "otlp".into();
+        }
+        return p.into();
+    }
+    if to.role == Role::Observability && (a.port == Some(4317) || a.port == Some(4318)) {
+        return "otlp".into();
+    }
+    if let Some(e) = engine {
+        return e.into();
+    }
+    if let Some(port) = a.port
+        && let Some(Port { name: hint, .. }) = to.ports.iter().find(|p| p.port == port)
+    {
+        let h = hint.to_ascii_lowercase();
+        if h.contains("grpc") || h.contains("h2c") {
+            return "grpc".into();
+        }
+        if h.contains("http") || h == "web" {
+            return "http".into();
+        }
+    }
+    if let Some(Port { name: hint, .. }) = to.ports.first()
+        && hint.to_ascii_lowercase().contains("grpc")
+    {
+        return "grpc".into();
+    }
+    // A service described by a .proto contract speaks gRPC.
+    if to.contracts.iter().any(|c| {
+        std::path::Path::new(c)
+            .extension()
+            .is_some_and(|e| e == "proto")
+    }) {
+        return "grpc".into();
+    }
+    "unknown".into()
+}
+
+/// `ConfigMaps` by (namespace, name).
+pub(super) struct ConfigMaps<'a> {
+    pub(super) maps: HashMap<(Option<&'a str>, &'a str), &'a K8sObject>,
+}
+
+impl<'a> ConfigMaps<'a> {
+    pub(super) fn new(objects: &'a [K8sObject]) -> Self {
+        let maps = objects
+            .iter()
+            .filter(|o| o.kind == "ConfigMap")
+            .map(|o| ((o.namespace.as_deref(), o.name.as_str()), o))
+            .collect();
+        ConfigMaps { maps }
+    }
+
+    pub(super) fn get(&self, ns: Option<&str>, name: &str) -> Option<&'a K8sObject> {
+        self.maps
+            .get(&(ns, name))
+            .or_else(|| self.maps.get(&(None, name)))
+            .copied()
+            .or_else(|| {
+                if ns.is_none() {
+                    self.maps
+                        .iter()
+                        .find(|((_, n), _)| *n == name)
+                        .map(|(_, o)| *o)
+                } else {
+                    None
+                }
+            })
+    }
+}
+
+/// The environment of one container as the pod would see it: `envFrom`
+/// `ConfigMaps`, then `env` in order with `configMapKeyRef` lookups and
+/// `$(VAR)` expansion against variables defined before.
+pub(super) fn resolve_k8s_env(
+    obj: &K8sObject,
+    c: &cairn_ingest::k8s::Container<'_>,
+    cms: &ConfigMaps<'_>,
+    src: &SourceMap,
+) -> Vec<ResolvedEnv> {
+    let ns = obj.namespace.as_deref();
+    let mut out: Vec<ResolvedEnv> = Vec::new();
+    let set = |out: &mut Vec<ResolvedEnv>, r: ResolvedEnv| {
+        if let Some(x) = out.iter_mut().find(|x| x.name == r.name) {
+            *x = r;
+        } else {
+            out.push(r);
+        }
+    };
+    for ef in c.env_from() {
+        if !ef.config_map {
+            continue;
+        }
+        let Some(cm) = cms.get(ns, ef.name) else {
+            continue;
+        };
+        let from_ev = evidence(
+            src,
+            Loc::new(obj.file, ef.node.pos),
+            Some(format!("envFrom configMapRef {}", ef.name)),
+        );
+        for (k, v) in cm.config_data() {
+            let (Some(key), Some(value)) = (k.as_str(), v.as_scalar()) else {
+                continue;
+            };
+            set(
+                &mut out,
+                ResolvedEnv {
+                    name: format!("{}{key}", ef.prefix),
+                    value: value.text.to_string(),
+                    evidence: vec![
+                        evidence(
+                            src,
+                            Loc::new(cm.file, v.pos),
+                            Some(format!("ConfigMap {} key {key}", cm.name)),
+                        ),
+                        from_ev.clone(),
+                    ],
+                },
+            );
+        }
+    }
+    for e in c.env() {
+        match (e.value, e.source) {
+            (Some(v), _) => {
+                let raw = v
+                    .as_scalar()
+                    .map(|s| s.text.to_string())
+                    .unwrap_or_default();
+                let mut ev = Vec::new();
+                let value = expand_vars(&raw, &out, &mut ev);
+                ev.push(evidence(
+                    src,
+                    Loc::new(obj.file, v.pos),
+                    Some(format!("env {}", e.name)),
+                ));
+                // the variable that supplied the host comes first, the referencing line after it
+                set(
+                    &mut out,
+                    ResolvedEnv {
+                        name: e.name.to_owned(),
+                        value,
+                        evidence: ev,
+                    },
+                );
+            }
+            (None, Some(EnvSource::ConfigMapKey { name, key, node })) => {
+                let Some(cm) = cms.get(ns, name) else {
+                    continue;
+                };
+                let Some((_, v)) = cm
+                    .config_data()
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some(key))
+                else {
+                    continue;
+                };
+                let Some(sc) = v.as_scalar() else { continue };
+                set(
+                    &mut out,
+                    ResolvedEnv {
+                        name: e.name.to_owned(),
+                        value: sc.text.to_string(),
+                        evidence: vec![
+                            evidence(
+                                src,
+                                Loc::new(cm.file, v.pos),
+                                Some(format!("ConfigMap {name} key {key}")),
+                            ),
+                            evidence(
+                                src,
+                                Loc::new(obj.file, node.pos),
+                                Some(format!("env {} configMapKeyRef", e.name)),
+                            ),
+                        ],
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Kubernetes `$(VAR)` expansion; `$$(VAR)` stays literal; unknown names stay as written.
+pub(super) fn expand_vars(raw: &str, env: &[ResolvedEnv], ev: &mut Vec<Evidence>) -> String {
+    if !raw.contains("$(") {
+        return raw.to_owned();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(t) = tail.strip_prefix("$$") {
+            out.push('$');
+            rest = t;
+            continue;
+        }
+        if let Some(t) = tail.strip_prefix("$(")
+            && let Some(end) = t.find(')')
+        {
+            let name = &t[..end];
+            if let Some(v) = env.iter().find(|e| e.name == name) {
+                out.push_str(&v.value);
+                ev.extend(v.evidence.iter().cloned());
+            } else {
+                out.push_str(&tail[..end + 3]);
+            }
+            rest = &t[end + 1..];
+            continue;
+        }
+        out.push('$');
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every scalar value in a tree with its dotted key path.
+pub(super) fn scalar_values(node: &Node, path: &str, out: &mut Vec<(String, String, Pos)>) {
+    match &node.value {
+        Value::Scalar(s) => out.push((path.to_owned(), s.text.to_string(), node.pos)),
+        Value::Seq(items) => {
+            for i in items {
+                scalar_values(i, path, out);
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                let key = k.as_str().unwrap_or_default();
+                let p = if path.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{path}.{key}")
+                };
+                scalar_values(v, &p, out);
+            }
+        }
+    }
+}
