@@ -302,6 +302,19 @@ fn compose_files_merge_in_order_with_env_interpolation_and_merge_keys() {
     assert!(back.iter().any(|v| v["name"] == "QUEUE"), "{back:?}");
     // `front` sets its own `environment`, which replaces the merged one whole (YAML merge semantics)
     let front = env(&svc("front"));
+    // a bare entry takes its value from .env, whose values may refer to earlier ones
+    assert!(
+        front
+            .iter()
+            .any(|v| v["name"] == "BACKEND_HOST" && v["value"] == "back"),
+        "{front:?}"
+    );
+    assert!(
+        front
+            .iter()
+            .any(|v| v["name"] == "BACKEND_ORIGIN" && v["value"] == "http://back:8080"),
+        "{front:?}"
+    );
     assert!(!front.iter().any(|v| v["name"] == "LOG_LEVEL"), "{front:?}");
     assert_eq!(
         svc("front")["workloads"][0]["containers"][0]["image"],

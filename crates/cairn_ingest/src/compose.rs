@@ -278,9 +278,14 @@ pub fn interpolate_tree(
 }
 
 /// Reads the services of one (interpolated) compose document.
+///
+/// A bare `environment` entry (`- VAR` or `VAR:` with no value) takes its
+/// value from the project environment, `vars` (the `.env` file), as `docker
+/// compose` does.
 pub fn read_services(
     file: FileId,
     root: &Node,
+    vars: &HashMap<String, String>,
     env_files: &mut dyn FnMut(&str) -> Option<(FileId, String)>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ComposeService> {
@@ -393,7 +398,8 @@ pub fn read_services(
                         let value = v
                             .as_scalar()
                             .map(|sc| sc.text.to_string())
-                            .filter(|_| !v.is_null());
+                            .filter(|_| !v.is_null())
+                            .or_else(|| vars.get(k).cloned());
                         set_env(&mut s.env, k.to_owned(), value, loc(v.pos));
                     }
                 }
@@ -403,7 +409,7 @@ pub fn read_services(
                     if let Some(t) = item.as_str() {
                         let (k, v) = match t.split_once('=') {
                             Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-                            None => (t.to_owned(), None),
+                            None => (t.to_owned(), vars.get(t).cloned()),
                         };
                         set_env(&mut s.env, k, v, loc(item.pos));
                     }

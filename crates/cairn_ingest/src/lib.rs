@@ -566,7 +566,9 @@ fn build_compose(
             .as_ref()
             .and_then(|d| std::fs::read_to_string(d.join(".env")).ok())
         {
+            // .env values may refer to the ones before them
             for (k, v, _) in compose::parse_dotenv(&text) {
+                let (v, _) = compose::interpolate(&v, &vars);
                 vars.insert(k, v);
             }
         }
@@ -584,6 +586,7 @@ fn build_compose(
             per_file.push(compose::read_services(
                 id,
                 &root,
+                &vars,
                 &mut env_file,
                 &mut out.diagnostics,
             ));

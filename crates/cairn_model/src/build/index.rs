@@ -100,8 +100,9 @@ impl EdgeSet {
                 evidence: Vec::new(),
                 policy: Policy::default(),
             });
+        // a later piece of evidence may know the protocol an earlier one did not
         if e.protocol == "unknown"
-            && let Some(p) = protocol
+            && let Some(p) = protocol.filter(|p| *p != "unknown")
         {
             p.clone_into(&mut e.protocol);
         }
