@@ -117,6 +117,19 @@ pub fn summary(r: &Report<'_>) -> String {
             );
         }
     }
+    if !s.entrypoints.is_empty() {
+        let _ = writeln!(out, "\nentry points");
+        for e in &s.entrypoints {
+            let route = format!(
+                "{}{}",
+                e.host.as_deref().unwrap_or("*"),
+                e.path.as_deref().unwrap_or("")
+            );
+            let at = format!("{}:{}", e.evidence.file, e.evidence.line);
+            let unknown = if e.resolved { "" } else { " (no such service)" };
+            let _ = writeln!(out, "  {route} -> {}{unknown}  via {}  {at}", e.to, e.via);
+        }
+    }
     if !s.unresolved.is_empty() {
         let _ = writeln!(out, "\naddresses that name no service");
         for u in &s.unresolved {

@@ -139,25 +139,30 @@ impl Builder<'_> {
                                         // the route's own timeout and retries govern the gateway's calls along it
                                         merge_policy(&mut edge.policy, &policy);
                                     }
-                                    system.entrypoints.push(Entrypoint {
-                                        via: format!("VirtualService/{} (gateway {gw})", o.name),
-                                        host: spec
-                                            .seq_at("hosts")
-                                            .first()
-                                            .and_then(Node::as_str)
-                                            .map(str::to_owned),
-                                        path: route
-                                            .seq_at("match")
-                                            .first()
-                                            .and_then(|m| m.get("uri"))
-                                            .and_then(|u| {
-                                                u.get_str("prefix").or_else(|| u.get_str("exact"))
-                                            })
-                                            .map(str::to_owned),
-                                        to: self.services[to].name.clone(),
-                                        resolved: true,
-                                        evidence: ev.clone(),
-                                    });
+                                    let host = spec.seq_at("hosts").first().and_then(Node::as_str);
+                                    let paths: Vec<&str> = route
+                                        .seq_at("match")
+                                        .iter()
+                                        .filter_map(|m| m.get("uri"))
+                                        .filter_map(|u| {
+                                            u.get_str("prefix")
+                                                .or_else(|| u.get_str("exact"))
+                                                .or_else(|| u.get_str("regex"))
+                                        })
+                                        .collect();
+                                    for path in one_or_none(&paths) {
+                                        system.entrypoints.push(Entrypoint {
+                                            via: format!(
+                                                "VirtualService/{} (gateway {gw})",
+                                                o.name
+                                            ),
+                                            host: host.map(str::to_owned),
+                                            path: path.map(str::to_owned),
+                                            to: self.services[to].name.clone(),
+                                            resolved: true,
+                                            evidence: ev.clone(),
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -366,31 +371,33 @@ impl Builder<'_> {
                                         .push(((*name).to_owned(), *weight));
                                 }
                             }
-                            system.entrypoints.push(Entrypoint {
-                                via: format!(
-                                    "{}/{} (gateway {})",
-                                    o.kind,
-                                    o.name,
-                                    parents.join(",")
-                                ),
-                                host: spec
-                                    .seq_at("hostnames")
-                                    .first()
-                                    .and_then(Node::as_str)
-                                    .map(str::to_owned),
-                                path: rule
-                                    .seq_at("matches")
-                                    .first()
-                                    .and_then(|m| m.path(&["path", "value"]))
-                                    .and_then(Node::as_str)
-                                    .map(str::to_owned),
-                                to: target.map_or_else(
-                                    || (*name).to_owned(),
-                                    |t| self.services[t].name.clone(),
-                                ),
-                                resolved: target.is_some(),
-                                evidence: ev.clone(),
-                            });
+                            let paths: Vec<&str> = rule
+                                .seq_at("matches")
+                                .iter()
+                                .filter_map(|m| m.path(&["path", "value"]).and_then(Node::as_str))
+                                .collect();
+                            for path in one_or_none(&paths) {
+                                system.entrypoints.push(Entrypoint {
+                                    via: format!(
+                                        "{}/{} (gateway {})",
+                                        o.kind,
+                                        o.name,
+                                        parents.join(",")
+                                    ),
+                                    host: spec
+                                        .seq_at("hostnames")
+                                        .first()
+                                        .and_then(Node::as_str)
+                                        .map(str::to_owned),
+                                    path: path.map(str::to_owned),
+                                    to: target.map_or_else(
+                                        || (*name).to_owned(),
+                                        |t| self.services[t].name.clone(),
+                                    ),
+                                    resolved: target.is_some(),
+                                    evidence: ev.clone(),
+                                });
+                            }
                         }
                     }
                 }
@@ -460,5 +467,14 @@ pub(super) fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("*.") {
         Some(suffix) => host.ends_with(suffix) && host.len() > suffix.len(),
         None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+/// Each path as `Some`, or a single `None` when a route matches no path.
+fn one_or_none<'a>(paths: &[&'a str]) -> Vec<Option<&'a str>> {
+    if paths.is_empty() {
+        vec![None]
+    } else {
+        paths.iter().map(|p| Some(*p)).collect()
     }
 }
