@@ -9,10 +9,22 @@ use cairn_source::{Loc, Pos, SourceMap};
 use cairn_yaml::{Node, Value};
 use std::collections::{BTreeMap, HashMap};
 
+/// One address found in configuration, before it is added to the model.
+pub(super) struct Finding {
+    from: usize,
+    /// The service it names, or `None` when it names none.
+    target: Option<usize>,
+    address: Address,
+    kind: Option<EdgeKind>,
+    protocol: String,
+    topics: Vec<String>,
+    evidence: Vec<Evidence>,
+}
+
 impl Builder<'_> {
     /// Adds an edge for every address the environment names.
     pub(super) fn edges_from_env(
-        &mut self,
+        &self,
         index: &HostIndex,
         from: usize,
         ns: Option<&str>,
@@ -20,6 +32,19 @@ impl Builder<'_> {
         edges: &mut EdgeSet,
         unresolved: &mut BTreeMap<(String, String), Unresolved>,
     ) {
+        let found = self.env_findings(index, from, ns, env);
+        self.add_findings(found, edges, unresolved);
+    }
+
+    /// The addresses one container's environment names, resolved to services.
+    /// Reads the model only, so containers can be searched in parallel.
+    pub(super) fn env_findings(
+        &self,
+        index: &HostIndex,
+        from: usize,
+        ns: Option<&str>,
+        env: &[ResolvedEnv],
+    ) -> Vec<Finding> {
         let direction = async_direction(env);
         let topics: Vec<String> = env
             .iter()
@@ -39,6 +64,7 @@ impl Builder<'_> {
                     .collect::<Vec<_>>()
             })
             .collect();
+        let mut out = Vec::new();
         for e in env {
             for a in address::extract(&e.name, &e.value) {
                 let (name, a_ns) = a.cluster_parts();
@@ -51,58 +77,78 @@ impl Builder<'_> {
                         None
                     }
                 });
-                match target {
-                    Some(to) if to == from => {}
-                    Some(to) => {
-                        let mut ev = e.evidence.clone();
-                        if let Some(first) = ev.first_mut()
-                            && first.what.is_none()
-                        {
-                            first.what = Some(format!("env {}", e.name));
-                        }
-                        let role = self.services[to].role;
-                        let kind = if role == Role::Broker {
-                            Some(direction.unwrap_or(EdgeKind::Async))
-                        } else {
-                            None
-                        };
-                        let proto = protocol_for(
-                            &a,
-                            &self.services[to],
-                            self.engines.get(&self.services[to].name).copied(),
-                        );
-                        let edge_topics = if role == Role::Broker {
-                            topics.clone()
-                        } else {
-                            Vec::new()
-                        };
-                        let first = ev.remove(0);
-                        let edge = edges.add(
-                            &self.services,
-                            from,
-                            to,
-                            kind,
-                            Some(&proto),
-                            first,
-                            edge_topics,
-                        );
-                        edge.evidence.extend(ev);
-                    }
-                    None => {
-                        let from_name = self.services[from].name.clone();
-                        let entry = unresolved
-                            .entry((from_name.clone(), a.host.clone()))
-                            .or_insert_with(|| Unresolved {
-                                from: from_name,
-                                host: a.host.clone(),
-                                port: a.port,
-                                external: a.is_dotted(),
-                                declared_by: None,
-                                evidence: Vec::new(),
-                            });
-                        entry.evidence.extend(e.evidence.iter().cloned());
-                    }
+                if target == Some(from) {
+                    continue;
                 }
+                let mut evidence = e.evidence.clone();
+                if let Some(first) = evidence.first_mut()
+                    && first.what.is_none()
+                {
+                    first.what = Some(format!("env {}", e.name));
+                }
+                let (kind, protocol, topics) = match target {
+                    Some(to) => {
+                        let broker = self.services[to].role == Role::Broker;
+                        (
+                            broker.then(|| direction.unwrap_or(EdgeKind::Async)),
+                            protocol_for(
+                                &a,
+                                &self.services[to],
+                                self.engines.get(&self.services[to].name).copied(),
+                            ),
+                            if broker { topics.clone() } else { Vec::new() },
+                        )
+                    }
+                    None => (None, String::new(), Vec::new()),
+                };
+                out.push(Finding {
+                    from,
+                    target,
+                    address: a,
+                    kind,
+                    protocol,
+                    topics,
+                    evidence,
+                });
+            }
+        }
+        out
+    }
+
+    /// Adds findings to the edges, or to the unresolved addresses.
+    pub(super) fn add_findings(
+        &self,
+        found: Vec<Finding>,
+        edges: &mut EdgeSet,
+        unresolved: &mut BTreeMap<(String, String), Unresolved>,
+    ) {
+        for f in found {
+            if let Some(to) = f.target {
+                let mut evidence = f.evidence;
+                let first = evidence.remove(0);
+                let edge = edges.add(
+                    &self.services,
+                    f.from,
+                    to,
+                    f.kind,
+                    Some(&f.protocol),
+                    first,
+                    f.topics,
+                );
+                edge.evidence.extend(evidence);
+            } else {
+                let from_name = self.services[f.from].name.clone();
+                let entry = unresolved
+                    .entry((from_name.clone(), f.address.host.clone()))
+                    .or_insert_with(|| Unresolved {
+                        from: from_name,
+                        host: f.address.host.clone(),
+                        port: f.address.port,
+                        external: f.address.is_dotted(),
+                        declared_by: None,
+                        evidence: Vec::new(),
+                    });
+                entry.evidence.extend(f.evidence);
             }
         }
     }
@@ -240,6 +286,7 @@ pub(super) fn resolve_k8s_env(
                 ResolvedEnv {
                     name: format!("{}{key}", ef.prefix),
                     value: value.text.to_string(),
+                    source: "configmap",
                     evidence: vec![
                         evidence(
                             src,
@@ -272,6 +319,7 @@ pub(super) fn resolve_k8s_env(
                     ResolvedEnv {
                         name: e.name.to_owned(),
                         value,
+                        source: "literal",
                         evidence: ev,
                     },
                 );
@@ -293,6 +341,7 @@ pub(super) fn resolve_k8s_env(
                     ResolvedEnv {
                         name: e.name.to_owned(),
                         value: sc.text.to_string(),
+                        source: "configmap",
                         evidence: vec![
                             evidence(
                                 src,

@@ -18,10 +18,11 @@ mod inventory;
 mod mesh;
 mod services;
 
-use env::{ConfigMaps, resolve_k8s_env, scalar_values};
+use env::{ConfigMaps, Finding, resolve_k8s_env, scalar_values};
 use index::{EdgeSet, HostIndex};
 use inventory::{attach_contracts, compile_netpols, datastores, inventory, topics};
 use mesh::host_matches;
+use rayon::prelude::*;
 
 use crate::{
     Edge, EdgeKind, Evidence, FileEntry, ObjectRef, Origin, Policy, Retries, Service, System,
@@ -36,6 +37,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
         diags: Vec::new(),
         services: Vec::new(),
         engines: HashMap::new(),
+        k8s_env: HashMap::new(),
     };
     b.k8s_services(&input.objects);
     for project in &input.compose {
@@ -65,25 +67,26 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
 
     let mut edges = EdgeSet::default();
     let mut unresolved: BTreeMap<(String, String), Unresolved> = BTreeMap::new();
-    let configmaps = ConfigMaps::new(&input.objects);
 
-    // Dependencies named in Kubernetes workload configuration.
-    for obj in input.objects.iter().filter(|o| o.is_workload()) {
-        let Some(from) = index.owner_of_workload(&obj.name, obj.namespace.as_deref()) else {
-            continue;
-        };
-        let Some(ps) = obj.pod_spec() else { continue };
-        for c in ps.all_containers() {
-            let env = resolve_k8s_env(obj, &c, &configmaps, b.src);
-            b.edges_from_env(
-                &index,
-                from,
-                obj.namespace.as_deref(),
-                &env,
-                &mut edges,
-                &mut unresolved,
-            );
-        }
+    // Dependencies named in Kubernetes workload configuration, found in
+    // parallel (the environment was resolved once, when workloads were built).
+    let work: Vec<(usize, Option<&str>, &Vec<ResolvedEnv>)> = input
+        .objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_workload())
+        .filter_map(|(i, obj)| {
+            let from = index.owner_of_workload(&obj.name, obj.namespace.as_deref())?;
+            Some((from, obj.namespace.as_deref(), b.k8s_env.get(&i)?))
+        })
+        .flat_map(|(from, ns, per_container)| per_container.iter().map(move |env| (from, ns, env)))
+        .collect();
+    let findings: Vec<Vec<Finding>> = work
+        .par_iter()
+        .map(|(from, ns, env)| b.env_findings(&index, *from, *ns, env))
+        .collect();
+    for f in findings {
+        b.add_findings(f, &mut edges, &mut unresolved);
     }
     // Compose: environment, depends_on, links.
     for project in &input.compose {
@@ -98,6 +101,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                     Some(ResolvedEnv {
                         name: e.key.clone(),
                         value: e.value.clone()?,
+                        source: "compose",
                         evidence: vec![b.ev(e.loc, Some(format!("environment {}", e.key)))],
                     })
                 })
@@ -149,6 +153,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                     evidence: vec![b.ev(Loc::new(ac.file, pos), Some(key.clone()))],
                     name: key,
                     value,
+                    source: "literal",
                 })
                 .collect();
             b.edges_from_env(&index, from, None, &env, &mut edges, &mut unresolved);
@@ -271,8 +276,11 @@ struct Builder<'a> {
     src: &'a SourceMap,
     diags: Vec<Diagnostic>,
     services: Vec<Service>,
-    /// Engine (postgres, kafka, …) of datastore and broker services, by index.
+    /// Engine (postgres, kafka, …) of datastore and broker services, by name.
     engines: HashMap<String, &'static str>,
+    /// The resolved environment of each Kubernetes workload's containers, by
+    /// the workload's index in `Ingest::objects`.
+    k8s_env: HashMap<usize, Vec<Vec<ResolvedEnv>>>,
 }
 
 /// An environment variable after lookup and expansion, with the places its value came from.
@@ -280,6 +288,8 @@ struct Builder<'a> {
 struct ResolvedEnv {
     name: String,
     value: String,
+    /// `literal`, `configmap` or `compose`.
+    source: &'static str,
     evidence: Vec<Evidence>,
 }
 

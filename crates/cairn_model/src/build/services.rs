@@ -1,6 +1,8 @@
 //! Services: Kubernetes Services grouped with the workloads they select, compose services, stated services.
 
-use super::{Builder, ConfigMaps, resolve_k8s_env};
+use rayon::prelude::*;
+
+use super::{Builder, ConfigMaps, ResolvedEnv, resolve_k8s_env};
 use crate::role::Role;
 use crate::{
     Autoscaling, Container, EnvVar, KubeService, Mesh, Origin, Port, Resources, Service, Workload,
@@ -12,9 +14,16 @@ use cairn_source::{Diagnostic, Loc};
 use cairn_yaml::Node;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// Services, workloads and the workloads' indices, of one group linked by selection.
+type Group<'a> = (Vec<&'a K8sObject>, Vec<&'a K8sObject>, Vec<usize>);
+
 impl Builder<'_> {
     pub(super) fn k8s_services(&mut self, objects: &[K8sObject]) {
-        let workloads: Vec<&K8sObject> = objects.iter().filter(|o| o.is_workload()).collect();
+        let (workload_ids, workloads): (Vec<usize>, Vec<&K8sObject>) = objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_workload())
+            .unzip();
         let svcs: Vec<&K8sObject> = objects.iter().filter(|o| o.is("Service", "")).collect();
         // union-find over Services and workloads linked by selection
         let n = svcs.len() + workloads.len();
@@ -47,7 +56,12 @@ impl Builder<'_> {
             }
         }
         let aux = WorkloadIndex::new(objects);
-        let mut groups: BTreeMap<usize, (Vec<&K8sObject>, Vec<&K8sObject>)> = BTreeMap::new();
+        // Workloads are independent of each other: build them in parallel.
+        let mut built: Vec<Option<(Workload, Vec<Vec<ResolvedEnv>>)>> = workloads
+            .par_iter()
+            .map(|w| Some(self.workload(w, &aux)))
+            .collect();
+        let mut groups: BTreeMap<usize, Group<'_>> = BTreeMap::new();
         for i in 0..n {
             let r = find(&mut parent, i);
             let g = groups.entry(r).or_default();
@@ -55,15 +69,22 @@ impl Builder<'_> {
                 g.0.push(svcs[i]);
             } else {
                 g.1.push(workloads[i - svcs.len()]);
+                g.2.push(i - svcs.len());
             }
         }
-        for (_, (ss, ws)) in groups {
+        for (_, (ss, ws, wis)) in groups {
             let name = group_name(&ss, &ws);
             let namespace = ss.first().or(ws.first()).and_then(|o| o.namespace.clone());
             let mut aliases: BTreeSet<String> =
                 ss.iter().chain(ws.iter()).map(|o| o.name.clone()).collect();
             aliases.remove(&name);
-            let workloads: Vec<Workload> = ws.iter().map(|w| self.workload(w, &aux)).collect();
+            let mut workloads: Vec<Workload> = Vec::with_capacity(wis.len());
+            for wi in wis {
+                if let Some((w, envs)) = built[wi].take() {
+                    workloads.push(w);
+                    self.k8s_env.insert(workload_ids[wi], envs);
+                }
+            }
             let images: Vec<&str> = workloads
                 .iter()
                 .flat_map(|w| {
@@ -235,7 +256,12 @@ impl Builder<'_> {
         }
     }
 
-    pub(super) fn workload(&self, w: &K8sObject, aux: &WorkloadIndex<'_>) -> Workload {
+    /// A workload and the resolved environment of each of its containers.
+    pub(super) fn workload(
+        &self,
+        w: &K8sObject,
+        aux: &WorkloadIndex<'_>,
+    ) -> (Workload, Vec<Vec<ResolvedEnv>>) {
         let pod_labels: Vec<(String, String)> = w
             .pod_labels()
             .into_iter()
@@ -280,37 +306,43 @@ impl Builder<'_> {
             .iter()
             .any(|(k, v)| k == "sidecar.istio.io/inject" && v == "true");
         let configmaps = &aux.configmaps;
+        let mut envs: Vec<Vec<ResolvedEnv>> = Vec::new();
         let containers = w
             .pod_spec()
             .map(|ps| {
                 ps.all_containers()
                     .map(|c| {
                         let env = resolve_k8s_env(w, &c, configmaps, self.src);
-                        let mut env_vars: Vec<EnvVar> = Vec::new();
+                        // what the container sees: envFrom and env values, resolved;
+                        // Secrets and field references by name only
+                        let mut env_vars: Vec<EnvVar> = env
+                            .iter()
+                            .map(|r| EnvVar {
+                                name: r.name.clone(),
+                                value: Some(r.value.clone()),
+                                source: r.source,
+                                evidence: r
+                                    .evidence
+                                    .last()
+                                    .cloned()
+                                    .unwrap_or_else(Builder::ev_none),
+                            })
+                            .collect();
                         for e in c.env() {
-                            let (source, value) = match e.source {
-                                Some(EnvSource::SecretKey { .. }) => ("secret", None),
-                                Some(EnvSource::Field) => ("field", None),
-                                Some(EnvSource::ConfigMapKey { .. }) => (
-                                    "configmap",
-                                    env.iter()
-                                        .find(|r| r.name == e.name)
-                                        .map(|r| r.value.clone()),
-                                ),
-                                None => (
-                                    "literal",
-                                    env.iter()
-                                        .find(|r| r.name == e.name)
-                                        .map(|r| r.value.clone()),
-                                ),
+                            let source = match e.source {
+                                Some(EnvSource::SecretKey { .. }) => "secret",
+                                Some(EnvSource::Field) => "field",
+                                _ => continue,
                             };
+                            env_vars.retain(|v| v.name != e.name);
                             env_vars.push(EnvVar {
                                 name: e.name.to_owned(),
-                                value,
+                                value: None,
                                 source,
                                 evidence: self.ev(Loc::new(w.file, e.node.pos), None),
                             });
                         }
+                        envs.push(env);
                         let res = c.node.get("resources");
                         let q = |a: &str, b: &str| {
                             res.and_then(|r| r.path(&[a, b]))
@@ -352,7 +384,7 @@ impl Builder<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        Workload {
+        let workload = Workload {
             kind: w.kind.clone(),
             name: w.name.clone(),
             namespace: w.namespace.clone(),
@@ -370,7 +402,8 @@ impl Builder<'_> {
                 Loc::new(w.file, w.name_pos()),
                 Some(format!("{} {}", w.kind, w.name)),
             ),
-        }
+        };
+        (workload, envs)
     }
 
     pub(super) fn compose_service(&mut self, cs: &ComposeService) {
