@@ -267,7 +267,7 @@ fn point_into_origins(
         let existing = out
             .sources
             .iter()
-            .find(|(_, f)| f.path == display && f.text.is_some())
+            .find(|(_, f)| *f.path == *display && f.text.is_some())
             .map(|(id, _)| id);
         let id = if let Some(id) = existing {
             id

@@ -51,7 +51,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Evidence {
     /// File path as given.
-    pub file: String,
+    pub file: std::sync::Arc<str>,
     /// 1-based line.
     pub line: u32,
     /// 1-based column.

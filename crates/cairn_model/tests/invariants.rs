@@ -42,7 +42,7 @@ proptest! {
             prop_assert!(names.contains(e.from.as_str()) && names.contains(e.to.as_str()));
             prop_assert!(!e.evidence.is_empty(), "every edge has evidence");
             for ev in &e.evidence {
-                prop_assert!(files.contains(ev.file.as_str()) && ev.line >= 1 && ev.column >= 1);
+                prop_assert!(files.contains(&*ev.file) && ev.line >= 1 && ev.column >= 1);
             }
         }
         let keys: Vec<(&str, &str)> = m.edges.iter().map(|e| (e.from.as_str(), e.to.as_str())).collect();

@@ -59,8 +59,9 @@ impl Loc {
 /// What cairn knows of one input file.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
-    /// The path as the user named it (relative paths stay relative), with `/` separators.
-    pub path: String,
+    /// The path as the user named it (relative paths stay relative), with `/`
+    /// separators; shared, because every piece of evidence names it.
+    pub path: std::sync::Arc<str>,
     /// The text, when the file was read and was UTF-8.
     pub text: Option<std::sync::Arc<str>>,
 }
@@ -89,7 +90,7 @@ impl SourceMap {
     pub fn add(&mut self, path: impl Into<String>, text: Option<std::sync::Arc<str>>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile {
-            path: path.into(),
+            path: std::sync::Arc::from(path.into()),
             text,
         });
         id
@@ -109,7 +110,13 @@ impl SourceMap {
 
     /// The path of `id`, or `"<unknown>"`.
     pub fn path(&self, id: FileId) -> &str {
-        self.get(id).map_or("<unknown>", |f| f.path.as_str())
+        self.get(id).map_or("<unknown>", |f| &*f.path)
+    }
+
+    /// The shared path of `id`, or `"<unknown>"`.
+    pub fn path_arc(&self, id: FileId) -> std::sync::Arc<str> {
+        self.get(id)
+            .map_or_else(|| std::sync::Arc::from("<unknown>"), |f| f.path.clone())
     }
 
     /// Every file, in id order.

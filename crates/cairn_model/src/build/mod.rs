@@ -250,7 +250,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
         .iter()
         .filter(|(_, f)| f.text.is_some())
         .map(|(id, f)| FileEntry {
-            path: f.path.clone(),
+            path: f.path.to_string(),
             format: input
                 .formats
                 .get(id.0 as usize)
@@ -300,7 +300,7 @@ impl Builder<'_> {
 
     pub(super) fn ev_none() -> Evidence {
         Evidence {
-            file: String::new(),
+            file: std::sync::Arc::from(""),
             line: 0,
             column: 0,
             what: None,
@@ -333,7 +333,7 @@ fn merge_policy(base: &mut Policy, over: &Policy) {
 
 pub(super) fn evidence(src: &SourceMap, loc: Loc, what: Option<String>) -> Evidence {
     Evidence {
-        file: src.path(loc.file).to_owned(),
+        file: src.path_arc(loc.file),
         line: loc.pos.line,
         column: loc.pos.column,
         what,
