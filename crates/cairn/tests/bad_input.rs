@@ -185,3 +185,24 @@ fn secret_values_are_never_printed() {
         );
     }
 }
+
+/// A Helm chart in the scanned tree: its templates are reported once each as
+/// not rendered, not as a wall of YAML syntax errors.
+#[test]
+fn helm_templates_are_named_not_misparsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    write(
+        &chart,
+        "Chart.yaml",
+        b"apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    );
+    write(&chart, "values.yaml", b"replicaCount: 2\n");
+    write(&chart.join("templates"), "deployment.yaml", b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"demo.fullname\" . }}\nspec:\n  replicas: {{ .Values.replicaCount }}\n  {{- with .Values.nodeSelector }}\n  nodeSelector:\n    {{- toYaml . | nindent 8 }}\n  {{- end }}\n");
+    let (m, code) = scan_json(&["."], tmp.path());
+    assert_eq!(code, 0);
+    let diags = diags_for(&m, "deployment.yaml");
+    let codes: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["helm-template-not-rendered"]);
+}

@@ -128,6 +128,14 @@ pub fn looks_like_proto(text: &str) -> bool {
     false
 }
 
+/// Whether a file is a Helm chart template: under a chart's `templates/`
+/// folder and holding template actions (`{{ ... }}`), which are not YAML until
+/// Helm renders them.
+pub fn is_helm_template(path: &str, text: &str) -> bool {
+    let in_templates = path.split('/').rev().skip(1).any(|p| p == "templates");
+    in_templates && text.contains("{{") && text.contains("}}")
+}
+
 /// Whether the first bytes look binary (a NUL byte).
 pub fn looks_binary(bytes: &[u8]) -> bool {
     bytes.iter().take(8192).any(|&b| b == 0)

@@ -461,6 +461,22 @@ fn load(c: &Candidate, id: FileId, opts: &Options) -> Loaded {
                 .iter()
                 .any(|x| e.eq_ignore_ascii_case(x))
         });
+    if detect::is_helm_template(&c.display, &text) {
+        diags.push(
+            Diagnostic::info(
+                "helm-template-not-rendered",
+                "file is a Helm chart template; its objects exist only after rendering, so it was not read",
+            )
+            .in_file(id)
+            .with_help("render the chart and scan the output: helm template RELEASE CHART | cairn scan -"),
+        );
+        return Loaded {
+            text: Some(text),
+            format: Format::Unknown,
+            documents: Vec::new(),
+            diagnostics: diags,
+        };
+    }
     if !is_yaml_name && detect::looks_like_proto(&text) {
         return Loaded {
             text: Some(text),
