@@ -527,3 +527,42 @@ fn gitignore_and_exclude_leave_files_out() {
         .collect();
     assert_eq!(names, ["kept"]);
 }
+
+#[test]
+fn mounted_config_files_and_arguments_name_dependencies() {
+    let m = json(&[
+        "scan",
+        "crates/cairn/tests/fixtures/platform",
+        "--format",
+        "json",
+    ]);
+    let edge = |from: &str, to: &str| {
+        m["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["from"] == from && e["to"] == to)
+            .cloned()
+    };
+    // nginx.conf, read line by line: the evidence is the proxy_pass line inside the ConfigMap
+    let e = edge("proxy", "api").expect("proxy -> api from nginx.conf");
+    assert_eq!(
+        e["evidence"][0]["file"],
+        "crates/cairn/tests/fixtures/platform/edge-proxy.yaml"
+    );
+    assert_eq!(e["evidence"][0]["line"], 14);
+    assert_eq!(e["evidence"][0]["column"], 9);
+    // limits.yaml, read as YAML: an address that names nothing is kept as unresolved
+    let u = m["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["from"] == "proxy")
+        .expect("ledger is unresolved");
+    assert_eq!(u["host"], "ledger");
+    assert_eq!(u["evidence"][0]["line"], 20);
+    assert_eq!(u["evidence"][0]["column"], 18);
+    // a CronJob's --api-url flag
+    let e = edge("settle", "api").expect("settle -> api from args");
+    assert_eq!(e["evidence"][0]["line"], 60);
+}

@@ -42,11 +42,16 @@ impl Address {
     }
 }
 
-/// Key names whose bare values (no port, no scheme) are taken as hosts.
-fn key_names_a_host(key: &str) -> bool {
+/// Key names whose bare values (no port, no scheme) are taken as hosts:
+/// a word of the key (split at `_`, `.`, `-`, `/` and camelCase humps) starts
+/// with HOST, ADDR, URL, URI, ENDPOINT, SERVER, BROKER, BOOTSTRAP, DSN,
+/// TARGET, UPSTREAM or BACKEND, and no word is one that names something else
+/// (NAME, USER, PORT, LABEL, …).
+pub fn key_names_a_host(key: &str) -> bool {
     const NOT: &[&str] = &[
-        "NAME", "USER", "PASSWORD", "PASS", "PATH", "FILE", "DIR", "PORT", "KEY", "TOKEN",
-        "SECRET", "LEVEL", "MODE", "ENABLED", "VERSION", "ID",
+        "NAME", "USER", "USERNAME", "PASSWORD", "PASS", "PATH", "FILE", "DIR", "PORT", "KEY",
+        "TOKEN", "SECRET", "LEVEL", "MODE", "ENABLED", "VERSION", "ID", "LABEL", "LABELS",
+        "TIMEOUT", "INTERVAL",
     ];
     const YES: &[&str] = &[
         "HOST",
@@ -62,12 +67,34 @@ fn key_names_a_host(key: &str) -> bool {
         "UPSTREAM",
         "BACKEND",
     ];
-    let k = key.to_ascii_uppercase();
-    let words: Vec<&str> = k.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    if words.iter().any(|w| NOT.contains(w)) {
-        return false;
+    let words = key_words(key);
+    !words.iter().any(|w| NOT.contains(&w.as_str()))
+        && words.iter().any(|w| YES.iter().any(|y| w.starts_with(y)))
+}
+
+/// The words of a key, upper-cased: `KAFKA_BOOTSTRAP_SERVERS`, `collectorUrl`, `a.b-c/d`.
+fn key_words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_uppercase());
     }
-    YES.iter().any(|y| k.contains(y))
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
 }
 
 fn ignorable_host(host: &str) -> bool {
@@ -83,6 +110,10 @@ fn ignorable_host(host: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         || host.rsplit('.').next() == Some("local") && !host.ends_with("cluster.local")
         || host == "host.docker.internal"
+        || matches!(
+            host,
+            "true" | "false" | "yes" | "no" | "on" | "off" | "none" | "null"
+        )
         || host.ends_with(".example") // documentation placeholders
 }
 
@@ -244,6 +275,21 @@ mod tests {
         );
         assert_eq!(hosts("X_HOST", "flagd"), [("flagd".into(), None, None)]);
         assert_eq!(hosts("X_NAME", "flagd"), []);
+        assert_eq!(
+            hosts("DISABLE_SECURITY_PLUGIN", "true"),
+            [],
+            "URI inside SECURITY is not a word"
+        );
+        assert_eq!(hosts("bootstrap.memory_lock", "true"), []);
+        assert_eq!(hosts("relabel_configs.target_label", "instance"), []);
+        assert_eq!(
+            hosts("collectorUrl", "otel-collector")[0].0,
+            "otel-collector"
+        );
+        assert_eq!(
+            hosts("discovery.seed_hosts", "search-headless")[0].0,
+            "search-headless"
+        );
         assert_eq!(
             hosts("X", "orders.shop.svc.cluster.local:8080")[0].0,
             "orders.shop.svc.cluster.local"

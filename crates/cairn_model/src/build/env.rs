@@ -80,6 +80,15 @@ impl Builder<'_> {
                 if target == Some(from) {
                     continue;
                 }
+                // A data file's links (a product catalogue's attribution URLs)
+                // are not dependencies: from files, only host-named keys may
+                // name something outside the system.
+                if target.is_none()
+                    && e.source == CONFIG_FILE
+                    && !address::key_names_a_host(&e.name)
+                {
+                    continue;
+                }
                 let mut evidence = e.evidence.clone();
                 if let Some(first) = evidence.first_mut()
                     && first.what.is_none()
@@ -419,4 +428,169 @@ pub(super) fn scalar_values(node: &Node, path: &str, out: &mut Vec<(String, Stri
             }
         }
     }
+}
+
+/// The source of values read from mounted configuration files.
+const CONFIG_FILE: &str = "config-file";
+
+/// Configuration files a workload mounts from ConfigMaps (`volumes[].configMap`,
+/// projected volumes), read as key paths and values: a collector's exporter
+/// endpoints, a proxy's upstreams, a Spring `application.yml`. YAML and JSON
+/// files are walked by key path; other formats (properties, INI, nginx) line
+/// by line. Evidence points at the line inside the ConfigMap.
+pub(super) fn mounted_config(
+    obj: &K8sObject,
+    cms: &ConfigMaps<'_>,
+    src: &SourceMap,
+) -> Vec<ResolvedEnv> {
+    const MAX_FILE: usize = 1 << 20;
+    let mut out = Vec::new();
+    let Some(ps) = obj.pod_spec() else { return out };
+    let mut names: Vec<&str> = Vec::new();
+    for v in ps.node.seq_at("volumes") {
+        if let Some(n) = v.path(&["configMap", "name"]).and_then(Node::as_str) {
+            names.push(n);
+        }
+        for s in v.get("projected").map_or(&[][..], |p| p.seq_at("sources")) {
+            if let Some(n) = s.path(&["configMap", "name"]).and_then(Node::as_str) {
+                names.push(n);
+            }
+        }
+    }
+    for name in names {
+        let Some(cm) = cms.get(obj.namespace.as_deref(), name) else {
+            continue;
+        };
+        let file_text = src.get(cm.file).and_then(|f| f.text.clone());
+        for (k, v) in cm.config_data() {
+            let (Some(key), Some(sc)) = (k.as_str(), v.as_scalar()) else {
+                continue;
+            };
+            if !sc.text.contains('\n') || sc.text.len() > MAX_FILE {
+                continue;
+            }
+            // A block scalar (`key: |`) holds the file line for line, from
+            // the line its span starts on; other scalars fold lines, so their
+            // facts point at the scalar itself.
+            let block = file_text
+                .as_deref()
+                .and_then(|t| t.lines().nth((v.pos.line as usize).checked_sub(2)?))
+                .is_some_and(|prev| {
+                    let p = prev.trim_end();
+                    let tail =
+                        p.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+                    tail.ends_with('|') || tail.ends_with('>')
+                });
+            let place = |inner_line: u32, inner_col: u32| -> Pos {
+                if !block {
+                    return v.pos;
+                }
+                // the block's indentation is that of its first line
+                let indent = file_text
+                    .as_deref()
+                    .and_then(|t| t.lines().nth(v.pos.line as usize - 1))
+                    .map_or(0, |l| l.len() - l.trim_start().len())
+                    as u32;
+                Pos {
+                    line: v.pos.line + inner_line - 1,
+                    column: indent + inner_col,
+                    start: v.pos.start,
+                    end: v.pos.end,
+                }
+            };
+            let what = |path: &str| Some(format!("ConfigMap {} file {key}: {path}", cm.name));
+            let parsed = cairn_yaml::parse(&sc.text);
+            let docs: Vec<&Node> = parsed
+                .documents
+                .iter()
+                .map(|d| &d.root)
+                .filter(|r| r.as_map().is_some())
+                .collect();
+            if parsed.errors.is_empty() && !docs.is_empty() {
+                for root in docs {
+                    let mut found = Vec::new();
+                    scalar_values(root, "", &mut found);
+                    for (path, value, pos) in found {
+                        let ev = evidence(
+                            src,
+                            Loc::new(cm.file, place(pos.line, pos.column)),
+                            what(&path),
+                        );
+                        out.push(ResolvedEnv {
+                            name: path,
+                            value,
+                            source: CONFIG_FILE,
+                            evidence: vec![ev],
+                        });
+                    }
+                }
+            } else {
+                for (i, line) in sc.text.lines().enumerate() {
+                    let t = line.trim();
+                    if t.is_empty() || t.starts_with(['#', ';', '/', '!']) {
+                        continue;
+                    }
+                    let split = t.find(['=', ':', ' ', '\t']).unwrap_or(t.len());
+                    let (name, value) = (
+                        t[..split].trim(),
+                        t[split..]
+                            .trim_start_matches(['=', ':', ' ', '\t'])
+                            .trim()
+                            .trim_end_matches(';'),
+                    );
+                    let col = (line.len() - line.trim_start().len()) as u32 + 1;
+                    let ev = evidence(src, Loc::new(cm.file, place(i as u32 + 1, col)), what(name));
+                    out.push(ResolvedEnv {
+                        name: name.to_owned(),
+                        value: value.to_owned(),
+                        source: CONFIG_FILE,
+                        evidence: vec![ev],
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A container's `command` and `args` as name/value pairs: `--flag=value`,
+/// `--flag value`, and other words under the name `arg` (a URL or
+/// `host:port` among them still counts; a bare word does not).
+pub(super) fn container_args(
+    obj: &K8sObject,
+    c: &cairn_ingest::k8s::Container<'_>,
+    src: &SourceMap,
+) -> Vec<ResolvedEnv> {
+    let mut out = Vec::new();
+    let mut pending: Option<String> = None;
+    for item in c.node.seq_at("command").iter().chain(c.node.seq_at("args")) {
+        let Some(t) = item.as_str() else { continue };
+        let ev = || {
+            vec![evidence(
+                src,
+                Loc::new(obj.file, item.pos),
+                Some(format!("args of container {}", c.name())),
+            )]
+        };
+        if let Some(flag) = t.strip_prefix('-').map(|f| f.trim_start_matches('-')) {
+            match flag.split_once('=') {
+                Some((name, value)) => out.push(ResolvedEnv {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                    source: "args",
+                    evidence: ev(),
+                }),
+                None => pending = Some(flag.to_owned()),
+            }
+            continue;
+        }
+        let name = pending.take().unwrap_or_else(|| "arg".to_owned());
+        out.push(ResolvedEnv {
+            name,
+            value: t.to_owned(),
+            source: "args",
+            evidence: ev(),
+        });
+    }
+    out
 }

@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use super::env::{container_args, mounted_config};
 use super::{Builder, ConfigMaps, ResolvedEnv, resolve_k8s_env};
 use crate::role::Role;
 use crate::{
@@ -343,6 +344,10 @@ impl Builder<'_> {
                             });
                         }
                         envs.push(env);
+                        let args = container_args(w, &c, self.src);
+                        if !args.is_empty() {
+                            envs.push(args);
+                        }
                         let res = c.node.get("resources");
                         let q = |a: &str, b: &str| {
                             res.and_then(|r| r.path(&[a, b]))
@@ -384,6 +389,11 @@ impl Builder<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        // Configuration files the pods mount are read as one more environment.
+        let files = mounted_config(w, configmaps, self.src);
+        if !files.is_empty() {
+            envs.push(files);
+        }
         let workload = Workload {
             kind: w.kind.clone(),
             name: w.name.clone(),
