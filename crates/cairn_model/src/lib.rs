@@ -250,6 +250,21 @@ pub struct EnvVar {
     pub evidence: Evidence,
 }
 
+/// A PodDisruptionBudget that selects a workload's pods.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DisruptionBudget {
+    /// Name.
+    pub name: String,
+    /// `minAvailable`, as written (`1`, `50%`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_available: Option<String>,
+    /// `maxUnavailable`, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<String>,
+    /// Where it is defined.
+    pub evidence: Evidence,
+}
+
 /// Autoscaling bounds of a workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Autoscaling {
@@ -298,7 +313,7 @@ pub struct Workload {
     pub autoscaling: Option<Autoscaling>,
     /// Names of `PodDisruptionBudgets` that select its pods.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub disruption_budgets: Vec<String>,
+    pub disruption_budgets: Vec<DisruptionBudget>,
     /// Service account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,

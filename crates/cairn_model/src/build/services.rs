@@ -6,8 +6,8 @@ use super::env::{container_args, mounted_config};
 use super::{Builder, ConfigMaps, ResolvedEnv, resolve_k8s_env};
 use crate::role::Role;
 use crate::{
-    Autoscaling, Container, EnvVar, KubeService, Mesh, Origin, Port, Resources, Service, Workload,
-    role,
+    Autoscaling, Container, DisruptionBudget, EnvVar, KubeService, Mesh, Origin, Port, Resources,
+    Service, Workload, role,
 };
 use cairn_ingest::ComposeService;
 use cairn_ingest::k8s::{EnvSource, K8sObject, string_pairs};
@@ -282,7 +282,7 @@ impl Builder<'_> {
                     })
             })
         });
-        let mut disruption_budgets: Vec<String> = Vec::new();
+        let mut disruption_budgets: Vec<DisruptionBudget> = Vec::new();
         for (k, v) in &pod_labels {
             for p in aux
                 .pdbs
@@ -293,9 +293,23 @@ impl Builder<'_> {
                 if sel
                     .iter()
                     .all(|(k, v)| pod_labels.iter().any(|(lk, lv)| lk == k && lv == v))
-                    && !disruption_budgets.contains(&p.name)
+                    && !disruption_budgets.iter().any(|d| d.name == p.name)
                 {
-                    disruption_budgets.push(p.name.clone());
+                    let text = |k: &str| {
+                        p.spec()
+                            .and_then(|s| s.get(k))
+                            .and_then(|n| n.as_scalar())
+                            .map(|s| s.text.to_string())
+                    };
+                    disruption_budgets.push(DisruptionBudget {
+                        name: p.name.clone(),
+                        min_available: text("minAvailable"),
+                        max_unavailable: text("maxUnavailable"),
+                        evidence: self.ev(
+                            Loc::new(p.file, p.name_pos()),
+                            Some(format!("PodDisruptionBudget {}", p.name)),
+                        ),
+                    });
                 }
             }
         }
