@@ -24,9 +24,12 @@ pub fn response(r: &Report<'_>, query: Option<&str>) -> Value {
                 "owner": svc.owner.as_ref().or(svc.owner_label.as_ref()),
                 "bounded_context": svc.context,
                 "replicas": svc.workloads.iter().map(|w| w.replicas.unwrap_or(1)).sum::<i64>(),
-                "images": svc.workloads.iter().flat_map(|w| w.containers.iter().filter(|c| !c.init).filter_map(|c| c.image.clone())).collect::<Vec<_>>(),
+                "images": svc.workloads.iter().flat_map(|w| w.containers.iter().filter(|c| !c.init).filter_map(|c| c.image.clone())).collect::<std::collections::BTreeSet<_>>(),
                 "contracts": svc.contracts,
-                "slo": {"availability": svc.slo_availability, "latency_ms": svc.slo_latency_ms},
+                "slo": {
+                    "availability": svc.slo_availability,
+                    "latency_ms": svc.slo_latency_ms.iter().map(|(p, ms)| (p.clone(), json!(ms))).collect::<serde_json::Map<_, _>>(),
+                },
                 "defined_in": svc.evidence.iter().map(|e| format!("{}:{}", e.file, e.line)).collect::<Vec<_>>(),
             })
         })
