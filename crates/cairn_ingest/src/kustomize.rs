@@ -94,7 +94,9 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
     }
     for kf in &to_render {
         let dir = kf.parent().unwrap_or(Path::new("."));
-        match Command::new("kubectl").arg("kustomize").arg(dir).output() {
+        let mut cmd = Command::new("kubectl");
+        cmd.arg("kustomize").arg(dir);
+        match output_within(cmd, RENDER_TIMEOUT) {
             Ok(o) if o.status.success() => {
                 let mut origins = BTreeSet::new();
                 if let Some(root) = std::fs::read_to_string(kf)
@@ -244,4 +246,58 @@ fn kubectl_available() -> bool {
         .arg("--client")
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// How long one `kubectl kustomize` may take: a remote base on an unreachable
+/// host must not hang the scan.
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs a command to completion or until `limit`, reading its output while it runs.
+fn output_within(
+    mut cmd: Command,
+    limit: std::time::Duration,
+) -> std::io::Result<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} s", limit.as_secs()),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
 }
