@@ -250,7 +250,7 @@ fn kubectl_available() -> bool {
 
 /// How long one `kubectl kustomize` may take: a remote base on an unreachable
 /// host must not hang the scan.
-const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(2);
 
 /// Runs a command to completion or until `limit`, reading its output while it runs.
 fn output_within(
