@@ -24,16 +24,9 @@ pub struct K8sObject {
     pub root: Node,
 }
 
-/// The kinds cairn reads with a typed view; anything else is kept as a generic object.
+/// Kinds besides the workloads ([`WORKLOAD_KINDS`]) that cairn reads with a
+/// typed view or knows as standard; anything else is kept as a generic object.
 pub const KNOWN_KINDS: &[&str] = &[
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "Pod",
     "Service",
     "Ingress",
     "NetworkPolicy",
