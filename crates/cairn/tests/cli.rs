@@ -566,3 +566,38 @@ fn mounted_config_files_and_arguments_name_dependencies() {
     let e = edge("settle", "api").expect("settle -> api from args");
     assert_eq!(e["evidence"][0]["line"], 60);
 }
+
+/// A Knative Service is a workload that is its own address; a CRD named
+/// `Service` must not be taken for a core Service.
+#[test]
+fn knative_services_are_workloads() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("kn.yaml"),
+        "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: thumbnailer\n  namespace: media\nspec:\n  template:\n    spec:\n      containers:\n        - image: example.org/thumbnailer:2.0.0\n          env:\n            - name: STORE_URL\n              value: http://blobstore.media.svc.cluster.local\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: blobstore\n  namespace: media\nspec:\n  selector: {app: blobstore}\n  ports: [{port: 80}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: caller\n  namespace: media\nspec:\n  selector: {app: caller}\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["scan", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &m["edges"][0];
+    assert_eq!(
+        (e["from"].as_str(), e["to"].as_str()),
+        (Some("thumbnailer"), Some("blobstore"))
+    );
+    let kn = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "thumbnailer")
+        .unwrap();
+    assert_eq!(kn["workloads"][0]["kind"], "Service");
+    assert!(
+        kn["k8s_services"].is_null(),
+        "the Knative Service is not a core Service"
+    );
+}

@@ -124,7 +124,18 @@ impl K8sObject {
 
     /// Whether the object runs pods.
     pub fn is_workload(&self) -> bool {
-        WORKLOAD_KINDS.contains(&self.kind.as_str()) && self.pod_template().is_some()
+        (WORKLOAD_KINDS.contains(&self.kind.as_str()) || self.is_knative_service())
+            && self.pod_template().is_some()
+    }
+
+    /// Whether the object is a core `v1` Service (not a Knative or other CRD `Service`).
+    pub fn is_core_service(&self) -> bool {
+        self.kind == "Service" && self.group().is_empty()
+    }
+
+    /// Whether the object is a Knative Service: a workload that is also its own address.
+    pub fn is_knative_service(&self) -> bool {
+        self.kind == "Service" && self.group().starts_with("serving.knative.dev")
     }
 
     /// `metadata`.

@@ -25,7 +25,7 @@ impl Builder<'_> {
             .enumerate()
             .filter(|(_, o)| o.is_workload())
             .unzip();
-        let svcs: Vec<&K8sObject> = objects.iter().filter(|o| o.is("Service", "")).collect();
+        let svcs: Vec<&K8sObject> = objects.iter().filter(|o| o.is_core_service()).collect();
         // union-find over Services and workloads linked by selection
         let n = svcs.len() + workloads.len();
         let mut parent: Vec<usize> = (0..n).collect();
