@@ -14,6 +14,7 @@ use std::process::Command;
 
 use cairn_source::Diagnostic;
 use cairn_yaml::Node;
+use rayon::prelude::*;
 
 use crate::walk::{canonical, display_path};
 use crate::{Candidate, Options};
@@ -92,11 +93,19 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
         }
         return;
     }
-    for kf in &to_render {
+    // kubectl runs are independent: render them in parallel, use the results in order.
+    let rendered: Vec<std::io::Result<std::process::Output>> = to_render
+        .par_iter()
+        .map(|kf| {
+            let mut cmd = Command::new("kubectl");
+            cmd.arg("kustomize")
+                .arg(kf.parent().unwrap_or(Path::new(".")));
+            output_within(cmd, RENDER_TIMEOUT)
+        })
+        .collect();
+    for (kf, result) in to_render.iter().zip(rendered) {
         let dir = kf.parent().unwrap_or(Path::new("."));
-        let mut cmd = Command::new("kubectl");
-        cmd.arg("kustomize").arg(dir);
-        match output_within(cmd, RENDER_TIMEOUT) {
+        match result {
             Ok(o) if o.status.success() => {
                 let mut origins = BTreeSet::new();
                 if let Some(root) = std::fs::read_to_string(kf)
@@ -281,6 +290,8 @@ fn output_within(
         buf
     });
     let start = std::time::Instant::now();
+    // poll often at first (kubectl usually answers in tens of milliseconds), then less
+    let mut pause = std::time::Duration::from_millis(1);
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -293,7 +304,8 @@ fn output_within(
                 format!("no answer within {} s", limit.as_secs()),
             ));
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
     };
     Ok(std::process::Output {
         status,
