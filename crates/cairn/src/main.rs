@@ -45,6 +45,11 @@ enum Command {
     },
     /// Print the JSON Schema of cairn.yaml.
     Schema,
+    /// Explain a diagnostic code, or list them all.
+    Explain {
+        /// The code, e.g. `yaml-duplicate-key`; all codes when omitted.
+        code: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -228,6 +233,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             print!("{}", cairn_render::json::to_string(&resp));
             Ok(exit_for(&s))
+        }
+        Command::Explain { code } => {
+            use cairn_source::codes::{SCAN_CODES, lookup};
+            match code {
+                None => {
+                    for c in SCAN_CODES {
+                        println!("{:28} {:8} {}", c.code, c.severity.as_str(), c.summary);
+                    }
+                }
+                Some(code) => match lookup(&code) {
+                    Some(c) => println!("{} ({}): {}", c.code, c.severity.as_str(), c.summary),
+                    None => {
+                        bail!("no diagnostic has the code `{code}`; `cairn explain` lists them all")
+                    }
+                },
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
             print!(

@@ -601,3 +601,17 @@ fn knative_services_are_workloads() {
         "the Knative Service is not a core Service"
     );
 }
+
+#[test]
+fn explain_names_a_code_or_fails() {
+    let out = cairn(&["explain", "yaml-duplicate-key"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("yaml-duplicate-key (warning): "));
+    let out = cairn(&["explain", "no-such-code"]);
+    assert_eq!(out.status.code(), Some(2));
+    let all = cairn(&["explain"]);
+    assert_eq!(
+        String::from_utf8_lossy(&all.stdout).lines().count(),
+        cairn_source::codes::SCAN_CODES.len()
+    );
+}

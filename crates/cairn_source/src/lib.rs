@@ -5,6 +5,7 @@
 //! shares: [`FileId`], [`Pos`], [`Loc`], [`SourceMap`] and [`Diagnostic`].
 //! It does no IO.
 
+pub mod codes;
 mod diagnostic;
 
 pub use diagnostic::{Diagnostic, Severity};
