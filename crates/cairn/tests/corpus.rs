@@ -326,3 +326,44 @@ fn sock_shop_network_policies_answer_who_may_reach_whom() {
         "cart-access does not select the carts pods"
     );
 }
+
+/// Contracts attach by name: the OpenTelemetry demo's one `demo.proto`
+/// defines `CartService`, `ProductCatalogService`, …, so it attaches to each
+/// of those services, and calls to them are gRPC.
+#[test]
+fn proto_contracts_attach_to_the_services_they_define() {
+    let m = scan(
+        "opentelemetry-demo",
+        &["kubernetes/opentelemetry-demo.yaml", "pb/demo.proto"],
+    );
+    let contracts = |name: &str| -> Vec<String> {
+        m["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["contracts"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    for svc in [
+        "cart",
+        "product-catalog",
+        "currency",
+        "checkout",
+        "payment",
+        "recommendation",
+        "ad",
+    ] {
+        assert_eq!(contracts(svc), ["pb/demo.proto"], "{svc}");
+    }
+    assert!(contracts("kafka").is_empty());
+    let edge = m["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == "frontend" && e["to"] == "product-catalog")
+        .unwrap();
+    assert_eq!(edge["protocol"], "grpc");
+}
