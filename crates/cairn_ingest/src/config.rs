@@ -243,10 +243,7 @@ pub fn looks_like_config(root: &Node) -> bool {
 /// Whether a file name is one cairn reads as its configuration whatever it holds.
 pub fn is_config_name(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
-    matches!(
-        base,
-        "cairn.yaml" | "cairn.yml" | ".cairn.yaml" | ".cairn.yml"
-    )
+    matches!(base, "cairn.yaml" | "cairn.yml")
 }
 
 /// Parses a duration (`250ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds) into milliseconds.
