@@ -615,3 +615,27 @@ fn explain_names_a_code_or_fails() {
         cairn_source::codes::SCAN_CODES.len()
     );
 }
+
+#[test]
+fn stdin_reads_kubectl_json_output() {
+    let text =
+        std::fs::read(root().join("crates/cairn/tests/fixtures/list/kubectl-output.json")).unwrap();
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .args(["scan", "-", "--format", "json"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        edges(&m),
+        BTreeSet::from([(
+            "checkout".into(),
+            "payment".into(),
+            "sync".into(),
+            "grpc".into()
+        )])
+    );
+    assert_eq!(m["edges"][0]["evidence"][0]["line"], 34);
+}
