@@ -367,3 +367,36 @@ fn proto_contracts_attach_to_the_services_they_define() {
         .unwrap();
     assert_eq!(edge["protocol"], "grpc");
 }
+
+/// Routes through a gateway whose pods a controller runs become edges from
+/// an implied gateway service: Bookinfo's Istio and Gateway API variants.
+#[test]
+fn bookinfo_gateway_routes_are_edges_from_implied_gateways() {
+    for (variant, implied_by) in [
+        ("networking/bookinfo-gateway.yaml", "Istio Gateway"),
+        ("gateway-api/bookinfo-gateway.yaml", "Gateway API Gateway"),
+    ] {
+        let m = scan(
+            "bookinfo",
+            &[
+                "samples/bookinfo/platform/kube/bookinfo.yaml",
+                &format!("samples/bookinfo/{variant}"),
+            ],
+        );
+        let gw = m["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "bookinfo-gateway")
+            .unwrap_or_else(|| panic!("{variant}: no gateway"));
+        assert_eq!(gw["role"], "gateway");
+        assert_eq!(gw["implied"], implied_by);
+        let pairs: Vec<(&str, &str)> = m["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+            .collect();
+        assert_eq!(pairs, [("bookinfo-gateway", "productpage")], "{variant}");
+    }
+}

@@ -398,6 +398,10 @@ pub struct Service {
     /// Whether the service is only known from `cairn.yaml`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stated_only: bool,
+    /// For a gateway whose pods a controller runs (no workload in the files):
+    /// what implies it, e.g. `Ingress controller`, `Istio Gateway`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implied: Option<String>,
     /// Where it is defined.
     pub evidence: Vec<Evidence>,
 }

@@ -53,6 +53,9 @@ pub fn summary(r: &Report<'_>) -> String {
         if let Some(o) = svc.owner.as_ref().or(svc.owner_label.as_ref()) {
             notes.push(format!("owner {o}"));
         }
+        if let Some(by) = &svc.implied {
+            notes.push(format!("implied ({by}); its pods are not in the files"));
+        }
         if !svc.aliases.is_empty() {
             notes.push(format!("aka {}", svc.aliases.join(", ")));
         }

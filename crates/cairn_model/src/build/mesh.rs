@@ -29,6 +29,20 @@ impl Builder<'_> {
                 (o.name.as_str(), string_pairs(sel))
             })
             .collect();
+        // Where each Gateway object (Istio or Gateway API) is defined.
+        let gateway_ev: HashMap<&str, crate::Evidence> = objects
+            .iter()
+            .filter(|o| o.kind == "Gateway")
+            .map(|o| {
+                (
+                    o.name.as_str(),
+                    self.ev(
+                        Loc::new(o.file, o.name_pos()),
+                        Some(format!("Gateway {}", o.name)),
+                    ),
+                )
+            })
+            .collect();
         let gateway_service = |gw: &str, services: &[Service]| -> Option<usize> {
             let name = gw.rsplit('/').next().unwrap_or(gw);
             let sel = istio_gateways.get(name).filter(|s| !s.is_empty())?;
@@ -120,9 +134,18 @@ impl Builder<'_> {
                             }
                             if !gateways.is_empty() {
                                 for gw in &gateways {
-                                    if let Some(from) =
-                                        gateway_service(gw, &self.services).filter(|f| *f != to)
-                                    {
+                                    let from = gateway_service(gw, &self.services).or_else(|| {
+                                        let name = gw.rsplit('/').next().unwrap_or(gw);
+                                        istio_gateways.contains_key(name).then(|| {
+                                            self.implied_gateway(
+                                                name,
+                                                ns,
+                                                "Istio Gateway",
+                                                gateway_ev.get(name).cloned(),
+                                            )
+                                        })
+                                    });
+                                    if let Some(from) = from.filter(|f| *f != to) {
                                         let route_ev = self.ev(
                                             Loc::new(o.file, route.pos),
                                             Some(format!("VirtualService {} route", o.name)),
@@ -350,6 +373,37 @@ impl Builder<'_> {
                         for (name, weight) in &refs {
                             let target = index.lookup(name, ns);
                             if let Some(to) = target {
+                                for parent in &parents {
+                                    if !gateway_ev.contains_key(parent) {
+                                        continue;
+                                    }
+                                    let from = self.implied_gateway(
+                                        parent,
+                                        ns,
+                                        "Gateway API Gateway",
+                                        gateway_ev.get(parent).cloned(),
+                                    );
+                                    if from != to {
+                                        let route_ev = self.ev(
+                                            Loc::new(o.file, rule.pos),
+                                            Some(format!("{} {} rule", o.kind, o.name)),
+                                        );
+                                        let proto = if o.kind == "GRPCRoute" {
+                                            "grpc"
+                                        } else {
+                                            "http"
+                                        };
+                                        edges.add(
+                                            &self.services,
+                                            from,
+                                            to,
+                                            Some(EdgeKind::Sync),
+                                            Some(proto),
+                                            route_ev,
+                                            Vec::new(),
+                                        );
+                                    }
+                                }
                                 if timeout.is_some() {
                                     let p = Policy {
                                         timeout_ms: timeout,
@@ -424,8 +478,36 @@ impl Builder<'_> {
                             }
                         }
                     }
+                    let class = spec
+                        .get_str("ingressClassName")
+                        .or_else(|| {
+                            o.annotations()
+                                .into_iter()
+                                .find(|(k, _)| *k == "kubernetes.io/ingress.class")
+                                .map(|(_, v)| v)
+                        })
+                        .unwrap_or("ingress");
                     for (host, path, name) in backends {
                         let target = index.lookup(name, ns);
+                        if let Some(to) = target {
+                            let from = self.implied_gateway(
+                                class,
+                                None,
+                                "Ingress controller",
+                                Some(ev.clone()),
+                            );
+                            if from != to {
+                                edges.add(
+                                    &self.services,
+                                    from,
+                                    to,
+                                    Some(EdgeKind::Sync),
+                                    Some("http"),
+                                    ev.clone(),
+                                    Vec::new(),
+                                );
+                            }
+                        }
                         system.entrypoints.push(Entrypoint {
                             via: format!("Ingress/{}", o.name),
                             host: host.map(str::to_owned),
@@ -467,6 +549,45 @@ pub(super) fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("*.") {
         Some(suffix) => host.ends_with(suffix) && host.len() > suffix.len(),
         None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+impl Builder<'_> {
+    /// The service for a gateway whose pods the files do not hold (a
+    /// controller runs them): found by name, or added with role gateway and
+    /// marked `implied`.
+    fn implied_gateway(
+        &mut self,
+        name: &str,
+        namespace: Option<&str>,
+        what: &str,
+        ev: Option<crate::Evidence>,
+    ) -> usize {
+        if let Some(i) = self.services.iter().position(|s| s.name == name) {
+            return i;
+        }
+        self.services.push(Service {
+            name: name.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            role: crate::Role::Gateway,
+            role_origin: crate::Origin::Inferred,
+            aliases: Vec::new(),
+            owner: None,
+            context: None,
+            slo_availability: None,
+            slo_latency_ms: Vec::new(),
+            owner_label: None,
+            ports: Vec::new(),
+            k8s_services: Vec::new(),
+            workloads: Vec::new(),
+            mesh: crate::Mesh::default(),
+            monitoring: Vec::new(),
+            contracts: Vec::new(),
+            stated_only: false,
+            implied: Some(what.to_owned()),
+            evidence: ev.into_iter().collect(),
+        });
+        self.services.len() - 1
     }
 }
 

@@ -268,6 +268,9 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
     system.datastores = datastores(&b.services, &edge_list, &b.engines);
     system.edges = edge_list;
     system.unresolved = unresolved.into_values().collect();
+    // gateways implied by routing objects were added after the first sort
+    b.services
+        .sort_by(|a, c| (&a.name, &a.namespace).cmp(&(&c.name, &c.namespace)));
     system.services = b.services;
     (system, b.diags)
 }

@@ -214,6 +214,7 @@ impl Builder<'_> {
                 monitoring,
                 contracts: Vec::new(),
                 stated_only: false,
+                implied: None,
                 evidence,
             });
         }
@@ -522,6 +523,7 @@ impl Builder<'_> {
             monitoring: Vec::new(),
             contracts: Vec::new(),
             stated_only: false,
+            implied: None,
             evidence: vec![ev],
         });
     }
@@ -552,6 +554,7 @@ impl Builder<'_> {
                     monitoring: Vec::new(),
                     contracts: Vec::new(),
                     stated_only: true,
+                    implied: None,
                     evidence: Vec::new(),
                 });
                 if let Some(l) = s.loc {
