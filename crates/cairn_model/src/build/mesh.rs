@@ -459,11 +459,12 @@ impl Builder<'_> {
                     if g.starts_with("networking.k8s.io") || g.starts_with("extensions") =>
                 {
                     let Some(spec) = o.spec() else { continue };
-                    let mut backends: Vec<(Option<&str>, Option<&str>, &str)> = Vec::new();
+                    // (host, path, the backend's service-name node)
+                    let mut backends: Vec<(Option<&str>, Option<&str>, &Node)> = Vec::new();
                     if let Some(n) = spec
                         .path(&["defaultBackend", "service", "name"])
                         .or_else(|| spec.path(&["backend", "serviceName"]))
-                        .and_then(Node::as_str)
+                        .filter(|n| n.as_str().is_some())
                     {
                         backends.push((None, None, n));
                     }
@@ -472,7 +473,7 @@ impl Builder<'_> {
                             if let Some(n) = p
                                 .path(&["backend", "service", "name"])
                                 .or_else(|| p.path(&["backend", "serviceName"]))
-                                .and_then(Node::as_str)
+                                .filter(|n| n.as_str().is_some())
                             {
                                 backends.push((rule.get_str("host"), p.get_str("path"), n));
                             }
@@ -487,7 +488,8 @@ impl Builder<'_> {
                                 .map(|(_, v)| v)
                         })
                         .unwrap_or("ingress");
-                    for (host, path, name) in backends {
+                    for (host, path, name_node) in backends {
+                        let name = name_node.as_str().unwrap_or_default();
                         let target = index.lookup(name, ns);
                         if let Some(to) = target {
                             let from = self.implied_gateway(
@@ -497,13 +499,17 @@ impl Builder<'_> {
                                 Some(ev.clone()),
                             );
                             if from != to {
+                                let backend_ev = self.ev(
+                                    Loc::new(o.file, name_node.pos),
+                                    Some(format!("Ingress {} backend", o.name)),
+                                );
                                 edges.add(
                                     &self.services,
                                     from,
                                     to,
                                     Some(EdgeKind::Sync),
                                     Some("http"),
-                                    ev.clone(),
+                                    backend_ev,
                                     Vec::new(),
                                 );
                             }
