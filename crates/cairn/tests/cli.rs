@@ -640,3 +640,51 @@ fn stdin_reads_kubectl_json_output() {
     );
     assert_eq!(m["edges"][0]["evidence"][0]["line"], 34);
 }
+
+/// Regression: `kubectl get -A` output with the same names in two namespaces
+/// used to merge both `api -> db` edges into one ambiguous edge.
+#[test]
+fn same_names_in_two_namespaces_stay_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = |n: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      containers:\n        - name: api\n          image: example.org/api:1.0.0\n          env: [{{name: DB_HOST, value: db}}]\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: db, namespace: {n}}}\nspec: {{selector: {{app: db}}, ports: [{{port: 5432}}]}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: db, namespace: {n}}}\nspec:\n  selector: {{matchLabels: {{app: db}}}}\n  template:\n    metadata: {{labels: {{app: db}}}}\n    spec:\n      containers: [{{name: db, image: \"postgres:16.4\"}}]\n"
+        )
+    };
+    std::fs::write(
+        tmp.path().join("all.yaml"),
+        format!("{}---\n{}", ns("team-a"), ns("team-b")),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("cairn")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["scan", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        edges(&m),
+        BTreeSet::from([
+            (
+                "api.team-a".into(),
+                "db.team-a".into(),
+                "datastore".into(),
+                "postgres".into()
+            ),
+            (
+                "api.team-b".into(),
+                "db.team-b".into(),
+                "datastore".into(),
+                "postgres".into()
+            ),
+        ])
+    );
+    let api = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "api.team-a")
+        .unwrap();
+    assert_eq!(api["aliases"][0], "api");
+}

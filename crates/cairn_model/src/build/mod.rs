@@ -7,7 +7,7 @@
 //! from every place configuration names an address, then stated intent on
 //! top, then mesh policy, entry points, topics and datastores.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cairn_ingest::{Format, Ingest};
 use cairn_source::{Diagnostic, FileId, Loc, SourceMap};
@@ -60,6 +60,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
     if let Some(cfg) = config {
         b.apply_intent(cfg);
     }
+    qualify_shared_names(&mut b.services, &mut b.engines);
     b.services
         .sort_by(|a, c| (&a.name, &a.namespace).cmp(&(&c.name, &c.namespace)));
     let index = HostIndex::new(&b.services);
@@ -340,5 +341,30 @@ pub(super) fn evidence(src: &SourceMap, loc: Loc, what: Option<String>) -> Evide
         line: loc.pos.line,
         column: loc.pos.column,
         what,
+    }
+}
+
+/// Services are named by their Kubernetes name; when the same name lives in
+/// several namespaces (`kubectl get -A` output), each becomes `name.namespace`
+/// so edges stay unambiguous, and the plain name stays an alias that
+/// resolves within its own namespace.
+fn qualify_shared_names(services: &mut [Service], engines: &mut HashMap<String, &'static str>) {
+    let mut namespaces: HashMap<String, BTreeSet<Option<String>>> = HashMap::new();
+    for s in services.iter() {
+        namespaces
+            .entry(s.name.clone())
+            .or_default()
+            .insert(s.namespace.clone());
+    }
+    for s in services.iter_mut() {
+        let shared = namespaces.get(&s.name).is_some_and(|n| n.len() > 1);
+        if let (true, Some(ns)) = (shared, s.namespace.clone()) {
+            let qualified = format!("{}.{ns}", s.name);
+            if let Some(e) = engines.get(&s.name).copied() {
+                engines.insert(qualified.clone(), e);
+            }
+            let plain = std::mem::replace(&mut s.name, qualified);
+            s.aliases.insert(0, plain);
+        }
     }
 }
