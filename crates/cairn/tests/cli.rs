@@ -300,6 +300,26 @@ fn compose_files_merge_in_order_with_env_interpolation_and_merge_keys() {
         "{back:?}"
     );
     assert!(back.iter().any(|v| v["name"] == "QUEUE"), "{back:?}");
+    // `links: [db:primary-store]` lets back call db by a name only it uses
+    let back_db = m["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == "back" && e["to"] == "db")
+        .unwrap();
+    assert!(
+        back_db["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["what"] == "environment STORE_DSN"),
+        "{back_db}"
+    );
+    assert!(
+        m["unresolved"].as_array().unwrap().is_empty(),
+        "{}",
+        m["unresolved"]
+    );
     // `front` sets its own `environment`, which replaces the merged one whole (YAML merge semantics)
     let front = env(&svc("front"));
     // a bare entry takes its value from .env, whose values may refer to earlier ones

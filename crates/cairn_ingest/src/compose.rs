@@ -37,6 +37,9 @@ pub struct ServiceRef {
     pub name: String,
     /// `condition` of long-form `depends_on`.
     pub condition: Option<String>,
+    /// For `links: [db:database]`, `database`: the name the linking service
+    /// uses for the target.
+    pub alias: Option<String>,
     /// Where the reference is written.
     pub loc: Loc,
 }
@@ -433,6 +436,7 @@ pub fn read_services(
                         s.depends_on.push(ServiceRef {
                             name: t.to_owned(),
                             condition: None,
+                            alias: None,
                             loc: loc(item.pos),
                         });
                     }
@@ -444,6 +448,7 @@ pub fn read_services(
                         s.depends_on.push(ServiceRef {
                             name: t.to_owned(),
                             condition: v.get_str("condition").map(str::to_owned),
+                            alias: None,
                             loc: loc(k.pos),
                         });
                     }
@@ -453,15 +458,16 @@ pub fn read_services(
         }
         for item in svc.seq_at("links") {
             if let Some(t) = item.as_str() {
-                let target = t.split(':').next().unwrap_or(t);
+                let (target, alias) = match t.split_once(':') {
+                    Some((target, alias)) => (target, Some(alias.to_owned())),
+                    None => (t, None),
+                };
                 s.links.push(ServiceRef {
                     name: target.to_owned(),
                     condition: None,
+                    alias,
                     loc: loc(item.pos),
                 });
-                if let Some((_, alias)) = t.split_once(':') {
-                    let _ = alias; // the alias is a name the caller uses, not one the callee answers to globally
-                }
             }
         }
         for key in ["ports", "expose"] {

@@ -23,26 +23,31 @@ pub(super) struct Finding {
 
 impl Builder<'_> {
     /// Adds an edge for every address the environment names.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn edges_from_env(
         &self,
         index: &HostIndex,
         from: usize,
         ns: Option<&str>,
+        links: &[(String, usize)],
         env: &[ResolvedEnv],
         edges: &mut EdgeSet,
         unresolved: &mut BTreeMap<(String, String), Unresolved>,
     ) {
-        let found = self.env_findings(index, from, ns, env);
+        let found = self.env_findings(index, from, ns, links, env);
         self.add_findings(found, edges, unresolved);
     }
 
     /// The addresses one container's environment names, resolved to services.
-    /// Reads the model only, so containers can be searched in parallel.
+    /// `links` are names only this caller uses for a service (compose
+    /// `links: [db:database]`). Reads the model only, so containers can be
+    /// searched in parallel.
     pub(super) fn env_findings(
         &self,
         index: &HostIndex,
         from: usize,
         ns: Option<&str>,
+        links: &[(String, usize)],
         env: &[ResolvedEnv],
     ) -> Vec<Finding> {
         let direction = async_direction(env);
@@ -68,7 +73,11 @@ impl Builder<'_> {
         for e in env {
             for a in address::extract(&e.name, &e.value) {
                 let (name, a_ns) = a.cluster_parts();
-                let target = index.lookup(&a.host, ns).or_else(|| {
+                let linked = links
+                    .iter()
+                    .find(|(alias, _)| alias.eq_ignore_ascii_case(&a.host))
+                    .map(|(_, to)| *to);
+                let target = linked.or_else(|| index.lookup(&a.host, ns)).or_else(|| {
                     if a.is_dotted() && a_ns.is_some() {
                         index.lookup_in(name, a_ns)
                     } else if a.host.contains(".svc") || !a.is_dotted() {

@@ -84,7 +84,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
         .collect();
     let findings: Vec<Vec<Finding>> = work
         .par_iter()
-        .map(|(from, ns, env)| b.env_findings(&index, *from, *ns, env))
+        .map(|(from, ns, env)| b.env_findings(&index, *from, *ns, &[], env))
         .collect();
     for f in findings {
         b.add_findings(f, &mut edges, &mut unresolved);
@@ -107,7 +107,20 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                     })
                 })
                 .collect();
-            b.edges_from_env(&index, from, None, &env, &mut edges, &mut unresolved);
+            let links: Vec<(String, usize)> = cs
+                .links
+                .iter()
+                .filter_map(|l| Some((l.alias.clone()?, index.lookup(&l.name, None)?)))
+                .collect();
+            b.edges_from_env(
+                &index,
+                from,
+                None,
+                &links,
+                &env,
+                &mut edges,
+                &mut unresolved,
+            );
             for (r, what) in cs
                 .depends_on
                 .iter()
@@ -157,7 +170,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                     source: "literal",
                 })
                 .collect();
-            b.edges_from_env(&index, from, None, &env, &mut edges, &mut unresolved);
+            b.edges_from_env(&index, from, None, &[], &env, &mut edges, &mut unresolved);
         }
     }
     // Stated dependencies.

@@ -228,8 +228,7 @@ impl Builder<'_> {
                     .map_or_else(Vec::new, |sel| string_pairs(sel.map_at("matchLabels")))
             });
             let tag = m.kind.to_ascii_lowercase();
-            for (si, s) in svcs.iter().enumerate() {
-                let _ = si;
+            for s in &svcs {
                 let labels = s.labels();
                 if !sel.is_empty()
                     && sel.iter().all(|kv| labels.contains(kv))
