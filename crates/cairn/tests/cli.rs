@@ -147,30 +147,35 @@ fn output_is_deterministic_across_runs_and_thread_counts() {
     assert_eq!(a, c);
 }
 
+/// `kubectl get … -o yaml` and `-o json` on stdin: one `List`, its items read.
 #[test]
 fn stdin_reads_kubectl_list_output() {
-    let text =
-        std::fs::read(root().join("crates/cairn/tests/fixtures/list/kubectl-output.yaml")).unwrap();
-    let out = Command::cargo_bin("cairn")
-        .unwrap()
-        .args(["scan", "-", "--format", "json"])
-        .write_stdin(text)
-        .output()
+    for (fixture, line) in [("kubectl-output.yaml", 24), ("kubectl-output.json", 34)] {
+        let text = std::fs::read(
+            root()
+                .join("crates/cairn/tests/fixtures/list")
+                .join(fixture),
+        )
         .unwrap();
-    assert!(out.status.success());
-    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        edges(&m),
-        BTreeSet::from([(
+        let out = Command::cargo_bin("cairn")
+            .unwrap()
+            .args(["scan", "-", "--format", "json"])
+            .write_stdin(text)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{fixture}");
+        let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want = BTreeSet::from([(
             "checkout".into(),
             "payment".into(),
             "sync".into(),
-            "grpc".into()
-        )])
-    );
-    let ev = &m["edges"][0]["evidence"][0];
-    assert_eq!(ev["file"], "<stdin>");
-    assert_eq!(ev["line"], 24);
+            "grpc".into(),
+        )]);
+        assert_eq!(edges(&m), want, "{fixture}");
+        let ev = &m["edges"][0]["evidence"][0];
+        assert_eq!(ev["file"], "<stdin>", "{fixture}");
+        assert_eq!(ev["line"], line, "{fixture}");
+    }
 }
 
 #[test]
@@ -635,30 +640,6 @@ fn explain_names_a_code_or_fails() {
         String::from_utf8_lossy(&all.stdout).lines().count(),
         cairn_source::codes::SCAN_CODES.len()
     );
-}
-
-#[test]
-fn stdin_reads_kubectl_json_output() {
-    let text =
-        std::fs::read(root().join("crates/cairn/tests/fixtures/list/kubectl-output.json")).unwrap();
-    let out = Command::cargo_bin("cairn")
-        .unwrap()
-        .args(["scan", "-", "--format", "json"])
-        .write_stdin(text)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        edges(&m),
-        BTreeSet::from([(
-            "checkout".into(),
-            "payment".into(),
-            "sync".into(),
-            "grpc".into()
-        )])
-    );
-    assert_eq!(m["edges"][0]["evidence"][0]["line"], 34);
 }
 
 /// Regression: `kubectl get -A` output with the same names in two namespaces

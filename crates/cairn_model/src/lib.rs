@@ -616,6 +616,33 @@ pub struct System {
     pub files: Vec<FileEntry>,
 }
 
+impl Service {
+    /// A service with a name, a namespace and a role, and nothing else known yet.
+    pub fn new(name: impl Into<String>, namespace: Option<String>, role: Role) -> Self {
+        Service {
+            name: name.into(),
+            namespace,
+            role,
+            role_origin: Origin::Inferred,
+            aliases: Vec::new(),
+            owner: None,
+            context: None,
+            slo_availability: None,
+            slo_latency_ms: Vec::new(),
+            owner_label: None,
+            ports: Vec::new(),
+            k8s_services: Vec::new(),
+            workloads: Vec::new(),
+            mesh: Mesh::default(),
+            monitoring: Vec::new(),
+            contracts: Vec::new(),
+            stated_only: false,
+            implied: None,
+            evidence: Vec::new(),
+        }
+    }
+}
+
 impl System {
     /// The pods of a service as the network-policy relation sees them, one per workload.
     pub fn pod_refs(&self, service: &Service) -> Vec<PodRef> {

@@ -573,25 +573,9 @@ impl Builder<'_> {
             return i;
         }
         self.services.push(Service {
-            name: name.to_owned(),
-            namespace: namespace.map(str::to_owned),
-            role: crate::Role::Gateway,
-            role_origin: crate::Origin::Inferred,
-            aliases: Vec::new(),
-            owner: None,
-            context: None,
-            slo_availability: None,
-            slo_latency_ms: Vec::new(),
-            owner_label: None,
-            ports: Vec::new(),
-            k8s_services: Vec::new(),
-            workloads: Vec::new(),
-            mesh: crate::Mesh::default(),
-            monitoring: Vec::new(),
-            contracts: Vec::new(),
-            stated_only: false,
             implied: Some(what.to_owned()),
             evidence: ev.into_iter().collect(),
+            ..Service::new(name, namespace.map(str::to_owned), crate::Role::Gateway)
         });
         self.services.len() - 1
     }

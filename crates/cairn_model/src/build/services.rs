@@ -6,7 +6,7 @@ use super::env::{container_args, mounted_config};
 use super::{Builder, ConfigMaps, ResolvedEnv, resolve_k8s_env};
 use crate::role::Role;
 use crate::{
-    Autoscaling, Container, DisruptionBudget, EnvVar, KubeService, Mesh, Origin, Port, Resources,
+    Autoscaling, Container, DisruptionBudget, EnvVar, KubeService, Origin, Port, Resources,
     Service, Workload, role,
 };
 use cairn_ingest::ComposeService;
@@ -197,25 +197,14 @@ impl Builder<'_> {
                 })
                 .collect();
             self.services.push(Service {
-                name,
-                namespace,
-                role,
-                role_origin: Origin::Inferred,
                 aliases: aliases.into_iter().collect(),
-                owner: None,
-                context: None,
-                slo_availability: None,
-                slo_latency_ms: Vec::new(),
                 owner_label,
                 ports,
                 k8s_services,
                 workloads,
-                mesh: Mesh::default(),
                 monitoring,
-                contracts: Vec::new(),
-                stated_only: false,
-                implied: None,
                 evidence,
+                ..Service::new(name, namespace, role)
             });
         }
         // ServiceMonitors / PodMonitors mark the services they select.
@@ -500,30 +489,16 @@ impl Builder<'_> {
             self.engines.insert(cs.name.clone(), e);
         }
         self.services.push(Service {
-            name: cs.name.clone(),
-            namespace: None,
-            role,
-            role_origin: Origin::Inferred,
             aliases: cs
                 .aliases
                 .iter()
                 .filter(|a| **a != cs.name)
                 .cloned()
                 .collect(),
-            owner: None,
-            context: None,
-            slo_availability: None,
-            slo_latency_ms: Vec::new(),
-            owner_label: None,
             ports,
-            k8s_services: Vec::new(),
             workloads: vec![workload],
-            mesh: Mesh::default(),
-            monitoring: Vec::new(),
-            contracts: Vec::new(),
-            stated_only: false,
-            implied: None,
             evidence: vec![ev],
+            ..Service::new(cs.name.clone(), None, role)
         });
     }
 
@@ -536,25 +511,8 @@ impl Builder<'_> {
                 .position(|x| x.name == s.name || x.aliases.contains(&s.name));
             let idx = idx.unwrap_or_else(|| {
                 self.services.push(Service {
-                    name: s.name.clone(),
-                    namespace: None,
-                    role: Role::App,
-                    role_origin: Origin::Inferred,
-                    aliases: Vec::new(),
-                    owner: None,
-                    context: None,
-                    slo_availability: None,
-                    slo_latency_ms: Vec::new(),
-                    owner_label: None,
-                    ports: Vec::new(),
-                    k8s_services: Vec::new(),
-                    workloads: Vec::new(),
-                    mesh: Mesh::default(),
-                    monitoring: Vec::new(),
-                    contracts: Vec::new(),
                     stated_only: true,
-                    implied: None,
-                    evidence: Vec::new(),
+                    ..Service::new(s.name.clone(), None, Role::App)
                 });
                 if let Some(l) = s.loc {
                     self.diags.push(
