@@ -522,6 +522,13 @@ fn platform_objects_are_modelled() {
     assert_eq!(sa["grants"][0]["wildcard"], true);
     assert_eq!(sa["grants"][0]["reads_secrets"], true);
     assert_eq!(m["namespaces"][0]["labels"]["team"], "payments");
+    let card = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "card-network")
+        .unwrap();
+    assert_eq!(card["role"], "external", "a Service of type ExternalName");
     assert_eq!(
         m["alert_rules"][0]["alerts"],
         serde_json::json!(["ApiErrorBudgetBurn"])

@@ -126,7 +126,16 @@ impl Builder<'_> {
                 })
                 .chain(ports.iter().map(|p| p.port))
                 .collect();
-            let (role, engine) = role::infer(&images, &name, &container_ports);
+            let (mut role, engine) = role::infer(&images, &name, &container_ports);
+            // A Service of type ExternalName is a local name for something outside.
+            if ws.is_empty()
+                && !ss.is_empty()
+                && ss
+                    .iter()
+                    .all(|s| s.spec().and_then(|sp| sp.get_str("type")) == Some("ExternalName"))
+            {
+                role = Role::External;
+            }
             if let Some(e) = engine
                 && matches!(role, Role::Datastore | Role::Broker)
             {
