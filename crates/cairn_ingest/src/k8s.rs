@@ -22,6 +22,10 @@ pub struct K8sObject {
     /// The whole object. For a `Secret`, the values of `data` and `stringData`
     /// are blanked at read time: cairn never holds secret values.
     pub root: Node,
+    /// For a ConfigMap: the data values that are whole files (several lines)
+    /// and parse as YAML or JSON mappings, parsed. Positions are relative to
+    /// the value's text.
+    pub embedded: Vec<EmbeddedFile>,
 }
 
 /// Kinds besides the workloads ([`WORKLOAD_KINDS`]) that cairn reads with a
@@ -102,6 +106,11 @@ impl K8sObject {
         if kind == "Secret" {
             blank_secret_values(&mut root);
         }
+        let embedded = if kind == "ConfigMap" {
+            embedded_files(&root)
+        } else {
+            Vec::new()
+        };
         Some(K8sObject {
             file,
             api_version,
@@ -109,6 +118,7 @@ impl K8sObject {
             name,
             namespace,
             root,
+            embedded,
         })
     }
 
@@ -218,6 +228,44 @@ impl K8sObject {
     pub fn config_data(&self) -> &[(Node, Node)] {
         self.root.map_at("data")
     }
+}
+
+/// A file held in a ConfigMap value, parsed.
+#[derive(Clone, Debug)]
+pub struct EmbeddedFile {
+    /// The data key (the file name once mounted).
+    pub key: String,
+    /// Its YAML or JSON mapping documents.
+    pub documents: Vec<Node>,
+}
+
+/// Files larger than this inside a ConfigMap are not parsed.
+const MAX_EMBEDDED: usize = 1 << 20;
+
+fn embedded_files(root: &Node) -> Vec<EmbeddedFile> {
+    let mut out = Vec::new();
+    for (k, v) in root.map_at("data") {
+        let (Some(key), Some(sc)) = (k.as_str(), v.as_scalar()) else {
+            continue;
+        };
+        if !sc.text.contains('\n') || sc.text.len() > MAX_EMBEDDED {
+            continue;
+        }
+        let parsed = cairn_yaml::parse(&sc.text);
+        let documents: Vec<Node> = parsed
+            .documents
+            .into_iter()
+            .map(|d| d.root)
+            .filter(|r| r.as_map().is_some())
+            .collect();
+        if parsed.errors.is_empty() && !documents.is_empty() {
+            out.push(EmbeddedFile {
+                key: key.to_owned(),
+                documents,
+            });
+        }
+    }
+    out
 }
 
 /// A pod spec.

@@ -508,32 +508,14 @@ pub(super) fn mounted_config(
                 }
             };
             let what = |path: &str| Some(format!("ConfigMap {} file {key}: {path}", cm.name));
-            let parsed = cairn_yaml::parse(&sc.text);
-            let docs: Vec<&Node> = parsed
-                .documents
+            // ConfigMap files that are YAML or JSON were parsed when the ConfigMap was read
+            let docs: Vec<&Node> = cm
+                .embedded
                 .iter()
-                .map(|d| &d.root)
-                .filter(|r| r.as_map().is_some())
+                .filter(|f| f.key == key)
+                .flat_map(|f| f.documents.iter())
                 .collect();
-            if parsed.errors.is_empty() && !docs.is_empty() {
-                for root in docs {
-                    let mut found = Vec::new();
-                    scalar_values(root, "", &mut found);
-                    for (path, value, pos) in found {
-                        let ev = evidence(
-                            src,
-                            Loc::new(cm.file, place(pos.line, pos.column)),
-                            what(&path),
-                        );
-                        out.push(ResolvedEnv {
-                            name: path,
-                            value,
-                            source: CONFIG_FILE,
-                            evidence: vec![ev],
-                        });
-                    }
-                }
-            } else {
+            if docs.is_empty() {
                 for (i, line) in sc.text.lines().enumerate() {
                     let t = line.trim();
                     if t.is_empty() || t.starts_with(['#', ';', '/', '!']) {
@@ -555,6 +537,24 @@ pub(super) fn mounted_config(
                         source: CONFIG_FILE,
                         evidence: vec![ev],
                     });
+                }
+            } else {
+                for root in docs {
+                    let mut found = Vec::new();
+                    scalar_values(root, "", &mut found);
+                    for (path, value, pos) in found {
+                        let ev = evidence(
+                            src,
+                            Loc::new(cm.file, place(pos.line, pos.column)),
+                            what(&path),
+                        );
+                        out.push(ResolvedEnv {
+                            name: path,
+                            value,
+                            source: CONFIG_FILE,
+                            evidence: vec![ev],
+                        });
+                    }
                 }
             }
         }
