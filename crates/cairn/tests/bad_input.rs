@@ -206,3 +206,46 @@ fn helm_templates_are_named_not_misparsed() {
     let codes: Vec<&str> = diags.iter().map(|d| d["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["helm-template-not-rendered"]);
 }
+
+/// Windows line endings and a UTF-8 byte-order mark read like plain files,
+/// with the same positions.
+#[test]
+fn crlf_and_bom_files_read_with_the_same_positions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let unix = GOOD.replace("\r\n", "\n");
+    write(
+        tmp.path(),
+        "crlf.yaml",
+        unix.replace('\n', "\r\n").as_bytes(),
+    );
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend_from_slice(
+        unix.replace("name: good", "name: good-bom")
+            .replace("name: store", "name: store-bom")
+            .replace("store:5432", "store-bom:5432")
+            .replace("app: store", "app: store-bom")
+            .as_bytes(),
+    );
+    write(tmp.path(), "bom.yaml", &bom);
+    let (m, code) = scan_json(&["."], tmp.path());
+    assert_eq!(code, 0);
+    assert!(
+        m["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["severity"] != "error" && d["severity"] != "warning"),
+        "{}",
+        m["diagnostics"]
+    );
+    for (from, file) in [("good", "crlf.yaml"), ("good-bom", "bom.yaml")] {
+        let e = m["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["from"] == from)
+            .unwrap_or_else(|| panic!("{file}: no edge"));
+        assert_eq!(e["evidence"][0]["line"], 18, "{file}");
+        assert_eq!(e["evidence"][0]["column"], 22, "{file}");
+    }
+}
