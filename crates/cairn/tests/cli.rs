@@ -46,6 +46,21 @@ fn edges(m: &Value) -> BTreeSet<(String, String, String, String)> {
         .collect()
 }
 
+/// `(from, host)` of every unresolved address.
+fn unresolved(m: &Value) -> BTreeSet<(String, String)> {
+    m["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["from"].as_str().unwrap().into(),
+                u["host"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn example_kubernetes_flavour_matches_its_expected_edges() {
     let m = json(&["scan", "examples/shopfront/k8s", "--format", "json"]);
@@ -55,29 +70,7 @@ fn example_kubernetes_flavour_matches_its_expected_edges() {
     .unwrap();
     let want: BTreeSet<_> = edges(&truth);
     assert_eq!(edges(&m), want);
-    let unresolved: BTreeSet<(String, String)> = m["unresolved"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["from"].as_str().unwrap().into(),
-                u["host"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    let want_u: BTreeSet<(String, String)> = truth["unresolved"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["from"].as_str().unwrap().into(),
-                u["host"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    assert_eq!(unresolved, want_u);
+    assert_eq!(unresolved(&m), unresolved(&truth));
 }
 
 #[test]

@@ -38,7 +38,8 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
     let mut consumed: BTreeSet<PathBuf> = BTreeSet::new();
     // Kustomization folders that another kustomization builds on.
     let mut bases: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut to_render: Vec<PathBuf> = Vec::new();
+    // Each transforming kustomization and the local files it is built from.
+    let mut to_render: Vec<(PathBuf, BTreeSet<PathBuf>)> = Vec::new();
     let mut extra: Vec<PathBuf> = Vec::new();
     for kf in &kfiles {
         let Some(dir) = kf.parent() else { continue };
@@ -74,15 +75,17 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
                 extra.push(dir.join(r));
             }
         } else {
-            to_render.push(kf.clone());
-            consumed_by(dir, root, &mut consumed, &mut bases, 0);
+            let mut own = BTreeSet::new();
+            consumed_by(dir, root, &mut own, &mut bases, 0);
+            consumed.extend(own.iter().cloned());
+            to_render.push((kf.clone(), own));
         }
     }
     // A kustomization consumed by another one is rendered as part of it.
-    to_render.retain(|kf| !bases.contains(&canonical(kf.parent().unwrap_or(Path::new(".")))));
+    to_render.retain(|(kf, _)| !bases.contains(&canonical(kf.parent().unwrap_or(Path::new(".")))));
     let kubectl = opts.render_kustomize && kubectl_available();
     if !to_render.is_empty() && !kubectl {
-        for kf in &to_render {
+        for (kf, _) in &to_render {
             diags.push(
                 Diagnostic::warning(
                     "kustomize-not-rendered",
@@ -96,31 +99,24 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
     // kubectl runs are independent: render them in parallel, use the results in order.
     let rendered: Vec<std::io::Result<std::process::Output>> = to_render
         .par_iter()
-        .map(|kf| {
+        .map(|(kf, _)| {
             let mut cmd = Command::new("kubectl");
             cmd.arg("kustomize")
                 .arg(kf.parent().unwrap_or(Path::new(".")));
             output_within(cmd, RENDER_TIMEOUT)
         })
         .collect();
-    for (kf, result) in to_render.iter().zip(rendered) {
+    for ((kf, own), result) in to_render.iter().zip(rendered) {
         let dir = kf.parent().unwrap_or(Path::new("."));
         match result {
             Ok(o) if o.status.success() => {
-                let mut origins = BTreeSet::new();
-                if let Some(root) = std::fs::read_to_string(kf)
-                    .ok()
-                    .and_then(|t| cairn_yaml::parse(&t).documents.into_iter().next())
-                {
-                    consumed_by(dir, &root.root, &mut origins, &mut BTreeSet::new(), 0);
-                }
                 candidates.push(Candidate {
                     path: None,
                     display: format!("{} (rendered)", display_path(kf)),
                     explicit: true,
                     text: Some(o.stdout),
-                    origins: origins
-                        .into_iter()
+                    origins: own
+                        .iter()
                         .filter(|p| {
                             p.is_file()
                                 && !p
@@ -128,6 +124,7 @@ pub(crate) fn expand(candidates: &mut Vec<Candidate>, opts: &Options, diags: &mu
                                     .and_then(|n| n.to_str())
                                     .is_some_and(|n| NAMES.contains(&n))
                         })
+                        .cloned()
                         .collect(),
                 });
             }

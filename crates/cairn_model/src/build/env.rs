@@ -22,22 +22,6 @@ pub(super) struct Finding {
 }
 
 impl Builder<'_> {
-    /// Adds an edge for every address the environment names.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn edges_from_env(
-        &self,
-        index: &HostIndex,
-        from: usize,
-        ns: Option<&str>,
-        links: &[(String, usize)],
-        env: &[ResolvedEnv],
-        edges: &mut EdgeSet,
-        unresolved: &mut BTreeMap<(String, String), Unresolved>,
-    ) {
-        let found = self.env_findings(index, from, ns, links, env);
-        self.add_findings(found, edges, unresolved);
-    }
-
     /// The addresses one container's environment names, resolved to services.
     /// `links` are names only this caller uses for a service (compose
     /// `links: [db:database]`). Reads the model only, so containers can be

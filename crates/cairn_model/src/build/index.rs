@@ -56,10 +56,6 @@ impl HostIndex {
         self.lookup(&a.host, ns)
             .or_else(|| self.lookup(name, a_ns.or(ns)))
     }
-
-    pub(super) fn owner_of_workload(&self, name: &str, ns: Option<&str>) -> Option<usize> {
-        self.lookup(name, ns)
-    }
 }
 
 #[derive(Default)]

@@ -7,6 +7,21 @@ use cairn_source::Loc;
 use cairn_yaml::Node;
 use std::collections::HashMap;
 
+/// The kinds that carry mesh or routing facts; other objects are skipped
+/// before evidence is built for them (a large scan has tens of thousands).
+const MESH_KINDS: &[&str] = &[
+    "VirtualService",
+    "DestinationRule",
+    "PeerAuthentication",
+    "AuthorizationPolicy",
+    "RequestAuthentication",
+    "Sidecar",
+    "ServiceProfile",
+    "HTTPRoute",
+    "GRPCRoute",
+    "Ingress",
+];
+
 impl Builder<'_> {
     /// Istio, Linkerd and Gateway API: policies on services, entry points.
     pub(super) fn mesh(
@@ -65,7 +80,10 @@ impl Builder<'_> {
                 (o.name.as_str(), sel)
             })
             .collect();
-        for o in objects {
+        for o in objects
+            .iter()
+            .filter(|o| MESH_KINDS.contains(&o.kind.as_str()))
+        {
             let ev = self.ev(
                 Loc::new(o.file, o.name_pos()),
                 Some(format!("{} {}", o.kind, o.name)),

@@ -77,7 +77,7 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
         .enumerate()
         .filter(|(_, o)| o.is_workload())
         .filter_map(|(i, obj)| {
-            let from = index.owner_of_workload(&obj.name, obj.namespace.as_deref())?;
+            let from = index.lookup(&obj.name, obj.namespace.as_deref())?;
             Some((from, obj.namespace.as_deref(), b.k8s_env.get(&i)?))
         })
         .flat_map(|(from, ns, per_container)| per_container.iter().map(move |env| (from, ns, env)))
@@ -112,15 +112,8 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                 .iter()
                 .filter_map(|l| Some((l.alias.clone()?, index.lookup(&l.name, None)?)))
                 .collect();
-            b.edges_from_env(
-                &index,
-                from,
-                None,
-                &links,
-                &env,
-                &mut edges,
-                &mut unresolved,
-            );
+            let found = b.env_findings(&index, from, None, &links, &env);
+            b.add_findings(found, &mut edges, &mut unresolved);
             for (r, what) in cs
                 .depends_on
                 .iter()
@@ -170,7 +163,8 @@ pub fn build(input: &Ingest) -> (System, Vec<Diagnostic>) {
                     source: "literal",
                 })
                 .collect();
-            b.edges_from_env(&index, from, None, &[], &env, &mut edges, &mut unresolved);
+            let found = b.env_findings(&index, from, None, &[], &env);
+            b.add_findings(found, &mut edges, &mut unresolved);
         }
     }
     // Stated dependencies.
