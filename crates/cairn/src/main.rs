@@ -43,13 +43,69 @@ enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
+    /// Check the system against the rules; exit 1 when a finding is at or above `--fail-on`.
+    Check {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Environment profile: homelab, sandbox, dev, staging or production
+        /// (default: cairn.yaml's `environment`, else dev).
+        #[arg(long, value_name = "PROFILE")]
+        env: Option<String>,
+        /// The least severe finding that makes the check fail.
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
+        /// Run only these rules (names, codes or categories; repeatable).
+        #[arg(long, value_name = "RULE")]
+        select: Vec<String>,
+        /// Do not run these rules (names, codes or categories; repeatable).
+        #[arg(long, value_name = "RULE")]
+        ignore: Vec<String>,
+    },
+    /// List every rule: code, name, category, default severity and what it finds.
+    Rules {
+        /// Show severities for this profile (default dev).
+        #[arg(long, value_name = "PROFILE")]
+        env: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema of cairn.yaml.
     Schema,
-    /// Explain a diagnostic code, or list them all.
+    /// Explain a rule or a diagnostic code, or list the diagnostic codes.
     Explain {
-        /// The code, e.g. `yaml-duplicate-key`; all codes when omitted.
+        /// A rule name or code (`cpu-out-of-range`, `CA103`) or a diagnostic code (`yaml-duplicate-key`).
         code: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    /// Findings with source excerpts, for people.
+    Human,
+    /// JSON (fields in docs/check-json.md).
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// A Markdown summary for a pull-request comment.
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    /// Fail on errors.
+    Error,
+    /// Fail on warnings and errors.
+    Warning,
+    /// Fail on any finding.
+    Info,
 }
 
 #[derive(clap::Args)]
@@ -234,8 +290,66 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", cairn_render::json::to_string(&resp));
             Ok(exit_for(&s))
         }
+        Command::Check {
+            inputs,
+            format,
+            env,
+            fail_on,
+            select,
+            ignore,
+        } => check(&inputs, format, env.as_deref(), fail_on, &select, &ignore),
+        Command::Rules { env, json } => {
+            let profile = parse_profile(env.as_deref())?.unwrap_or(cairn_check::Profile::Dev);
+            let rules = cairn_check::rules();
+            if json {
+                let list: Vec<serde_json::Value> = rules
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "code": r.code,
+                            "name": r.name,
+                            "category": r.category.as_str(),
+                            "severity": r.level(profile).as_str(),
+                            "levels": cairn_check::Profile::ALL
+                                .iter()
+                                .map(|p| (p.as_str().to_owned(), serde_json::Value::from(r.level(*p).as_str())))
+                                .collect::<serde_json::Map<String, serde_json::Value>>(),
+                            "summary": r.summary,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    cairn_render::json::to_string(&serde_json::Value::Array(list))
+                );
+            } else {
+                println!(
+                    "{:6} {:40} {:13} {:8} summary (severity for profile {})",
+                    "code",
+                    "rule",
+                    "category",
+                    "severity",
+                    profile.as_str()
+                );
+                for r in rules {
+                    println!(
+                        "{:6} {:40} {:13} {:8} {}",
+                        r.code,
+                        r.name,
+                        r.category.as_str(),
+                        r.level(profile).as_str(),
+                        r.summary
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Explain { code } => {
             use cairn_source::codes::{SCAN_CODES, lookup};
+            if let Some(rule) = code.as_deref().and_then(cairn_check::rule) {
+                print!("{}", cairn_check::docs::page(rule));
+                return Ok(ExitCode::SUCCESS);
+            }
             match code {
                 None => {
                     for c in SCAN_CODES {
@@ -245,7 +359,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(code) => match lookup(&code) {
                     Some(c) => println!("{} ({}): {}", c.code, c.severity.as_str(), c.summary),
                     None => {
-                        bail!("no diagnostic has the code `{code}`; `cairn explain` lists them all")
+                        bail!(
+                            "no rule or diagnostic is called `{code}`; `cairn rules` lists the rules, `cairn explain` the diagnostics"
+                        )
                     }
                 },
             }
@@ -259,6 +375,88 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn parse_profile(name: Option<&str>) -> Result<Option<cairn_check::Profile>> {
+    name.map(|n| {
+        cairn_check::Profile::parse(n).with_context(|| {
+            format!("`{n}` is not a profile; use homelab, sandbox, dev, staging or production")
+        })
+    })
+    .transpose()
+}
+
+fn check(
+    inputs: &Inputs,
+    format: CheckFormat,
+    env: Option<&str>,
+    fail_on: FailOn,
+    select: &[String],
+    ignore: &[String],
+) -> Result<ExitCode> {
+    use cairn_check::output;
+    use cairn_source::Severity;
+    let profile = parse_profile(env)?;
+    // settings first: a bad rule name is a usage error before any reading
+    let mut cli_settings = cairn_check::Settings::for_profile(cairn_check::Profile::Dev);
+    cli_settings
+        .add_cli(select, ignore)
+        .map_err(anyhow::Error::msg)?;
+    let s = scan(inputs);
+    if s.ingest.files_read == 0 {
+        return Ok(exit_for(&s));
+    }
+    let mut settings = cairn_check::Settings::from_config(s.ingest.configs.first(), profile);
+    settings.select.extend(cli_settings.select);
+    settings.ignore.extend(cli_settings.ignore);
+    let start = Instant::now();
+    let outcome = cairn_check::run(&s.ingest, &s.system, &settings);
+    if std::env::var_os("CAIRN_TIMINGS").is_some() {
+        eprintln!(
+            "timings: check {:.2?}, {} findings",
+            start.elapsed(),
+            outcome.findings.len()
+        );
+    }
+    let report = output::Report {
+        outcome: &outcome,
+        scan: &s.diagnostics,
+        sources: &s.ingest.sources,
+        profile: settings.profile,
+    };
+    let text = match format {
+        CheckFormat::Human => output::human(
+            &report,
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ),
+        CheckFormat::Json => cairn_render::json::to_string(&output::json(&report)),
+        CheckFormat::Sarif => cairn_render::json::to_string(&output::sarif(&report)),
+        CheckFormat::Junit => output::junit(&report),
+        CheckFormat::Github => output::github(&report),
+        CheckFormat::Markdown => output::markdown(&report),
+    };
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    w.write_all(text.as_bytes())
+        .and_then(|()| w.flush())
+        .or_else(ignore_broken_pipe)?;
+    let threshold = match fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    };
+    let input_errors = s
+        .diagnostics
+        .iter()
+        .chain(&outcome.diagnostics)
+        .any(|d| d.severity == Severity::Error);
+    let failed = outcome.count_at_least(threshold) > 0 || input_errors;
+    std::mem::forget(s);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A closed pipe (`cairn scan | head`) is not an error.

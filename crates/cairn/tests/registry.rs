@@ -29,6 +29,7 @@ fn codes_in_sources() -> BTreeSet<String> {
         "cairn_ingest",
         "cairn_model",
         "cairn_render",
+        "cairn_check",
         "cairn",
     ] {
         rust_files(&root().join("crates").join(krate).join("src"), &mut files);

@@ -35,6 +35,8 @@ pub struct ServiceIntent {
     pub dependencies: Vec<DeclaredDependency>,
     /// Role override (`app`, `datastore`, …).
     pub role: Option<String>,
+    /// Runbook URL or path.
+    pub runbook: Option<String>,
 }
 
 /// A dependency the team declares, with its policies.
@@ -75,7 +77,9 @@ pub struct CairnConfig {
     pub environment: Option<String>,
     /// Per-service intent, in file order.
     pub services: Vec<ServiceIntent>,
-    /// The `checks:` section, kept as written for the checks feature.
+    /// Namespaces that exist though no scanned file defines them.
+    pub namespaces: Vec<String>,
+    /// The `checks:` section, read by `cairn check`.
     #[serde(skip)]
     pub checks: Option<Node>,
 }
@@ -170,6 +174,11 @@ const DEPENDENCY: &[Key] = &[
 ];
 const SERVICE: &[Key] = &[
     key("owner", Ty::Str, "owning team"),
+    key(
+        "runbook",
+        Ty::Str,
+        "where the on-call finds what to do when the service fails (a URL or path)",
+    ),
     key("context", Ty::Str, "bounded context the service belongs to"),
     key(
         "role",
@@ -211,10 +220,69 @@ pub const SCHEMA: &[Key] = &[
         "per-service intent, keyed by service name",
     ),
     key(
-        "checks",
-        Ty::Any,
-        "settings of the checks (reserved for `cairn check`)",
+        "namespaces",
+        Ty::StrList,
+        "namespaces that exist in the cluster though no scanned file defines them",
     ),
+    key("checks", Ty::Object(CHECKS), "settings of `cairn check`"),
+];
+const IGNORE_PATH: &[Key] = &[
+    key("path", Ty::Str, "a glob over file paths, e.g. `legacy/**`"),
+    key(
+        "rules",
+        Ty::StrList,
+        "rule names, codes or categories to ignore there (all rules when omitted)",
+    ),
+];
+const THRESHOLDS: &[Key] = &[
+    key(
+        "cpu",
+        Ty::Str,
+        "allowed CPU request/limit range, `min-max` (default `10m-4000m`)",
+    ),
+    key(
+        "memory",
+        Ty::Str,
+        "allowed memory request/limit range, `min-max` (default `64Mi-8Gi`)",
+    ),
+    key(
+        "max-fan-out",
+        Ty::Int,
+        "synchronous dependencies one service may have (default 7)",
+    ),
+    key(
+        "max-call-depth",
+        Ty::Int,
+        "longest chain of synchronous calls, in hops (default 4)",
+    ),
+    key(
+        "max-limit-request-ratio",
+        Ty::Num,
+        "how many times its request a limit may be (default 4)",
+    ),
+];
+const CHECKS: &[Key] = &[
+    key(
+        "select",
+        Ty::StrList,
+        "run only these rules (names, codes or categories)",
+    ),
+    key(
+        "ignore",
+        Ty::StrList,
+        "do not run these rules (names, codes or categories)",
+    ),
+    key(
+        "severity",
+        Ty::Any,
+        "severity overrides: rule name or code to `error`, `warning`, `info` or `off`",
+    ),
+    key(
+        "ignore-paths",
+        Ty::ListOf(IGNORE_PATH),
+        "rules to ignore in some files",
+    ),
+    key("thresholds", Ty::Object(THRESHOLDS), "limits the rules use"),
 ];
 
 /// Whether a document is a `cairn.yaml` by its content: a `system` name, no
@@ -273,6 +341,11 @@ pub fn read_config(file: FileId, root: &Node, diags: &mut Vec<Diagnostic>) -> Ca
         system: root.get_str("system").map(str::to_owned),
         environment: root.get_str("environment").map(str::to_owned),
         checks: root.get("checks").cloned(),
+        namespaces: root
+            .seq_at("namespaces")
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
         ..CairnConfig::default()
     };
     for (k, v) in root.map_at("services") {
@@ -283,6 +356,7 @@ pub fn read_config(file: FileId, root: &Node, diags: &mut Vec<Diagnostic>) -> Ca
             owner: v.get_str("owner").map(str::to_owned),
             context: v.get_str("context").map(str::to_owned),
             role: v.get_str("role").map(str::to_owned),
+            runbook: v.get_str("runbook").map(str::to_owned),
             availability: v.path(&["slo", "availability"]).and_then(Node::as_f64),
             ..ServiceIntent::default()
         };
@@ -373,7 +447,7 @@ fn validate(file: FileId, node: &Node, keys: &[Key], path: &str, diags: &mut Vec
 }
 
 /// Levenshtein distance, for "did you mean" hints on short keys.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

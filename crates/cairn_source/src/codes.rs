@@ -38,6 +38,11 @@ pub const SCAN_CODES: &[CodeInfo] = &[
         "an `--exclude` pattern is not a valid glob; it was ignored",
     ),
     code(
+        "check-config-invalid",
+        Error,
+        "the `checks:` section of cairn.yaml names an unknown rule, severity, glob or threshold; that setting was ignored",
+    ),
+    code(
         "compose-env-file-missing",
         Warning,
         "a compose `env_file` could not be read; the service's other settings were read",

@@ -1,0 +1,1 @@
+//! Helpers shared by the architecture and resilience rules that read the dependency graph.

@@ -1,0 +1,1 @@
+//! Helpers shared by the manifest, access and network-policy rules.
