@@ -1,1 +1,1 @@
-//! Helpers shared by the architecture and resilience rules that read the dependency graph.
+//! Helpers shared by the architecture rules and the resilience rules that read call policies (timeouts, retries, circuit breakers).

@@ -1,1 +1,1 @@
-//! Helpers shared by the security, resource-range, cost and per-workload resilience rules.
+//! Helpers shared by the security, resource-range and cost rules.

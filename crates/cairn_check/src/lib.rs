@@ -15,6 +15,7 @@ pub mod docs;
 pub mod kit_graph;
 pub mod kit_manifest;
 pub mod kit_mesh;
+pub mod kit_resilience;
 pub mod kit_security;
 pub mod output;
 pub mod quantity;

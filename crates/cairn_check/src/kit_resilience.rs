@@ -1,0 +1,1 @@
+//! Helpers shared by the per-workload resilience rules (probes, replicas, disruption budgets, spreading, autoscaling).
