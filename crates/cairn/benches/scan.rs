@@ -68,6 +68,16 @@ fn scan(c: &mut Criterion) {
             black_box(system.services.len())
         });
     });
+    // the budget: scanned and checked in under 4 s wall
+    g.bench_function(format!("{n}-services-scan-and-check"), |b| {
+        b.iter(|| {
+            let ingest = cairn_ingest::ingest(&inputs, &opts, &|_, _| {});
+            let (system, _) = cairn_model::build(&ingest);
+            let settings = cairn_check::Settings::for_profile(cairn_check::Profile::Production);
+            let outcome = cairn_check::run(&ingest, &system, &settings);
+            black_box(outcome.findings.len())
+        });
+    });
     g.finish();
 }
 

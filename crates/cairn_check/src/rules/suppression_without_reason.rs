@@ -16,6 +16,9 @@
 //! `cairn.dev/ignore: "run-as-root vendor image runs as uid 0, tracked in OPS-12"`,
 //! or `# cairn:ignore run-as-root vendor image runs as uid 0`.
 //!
+//! ## References
+//! - docs/check.md, "Suppressing findings"
+//!
 //! ## Notes
 //! The engine reports this rule after every other rule has run, because it
 //! reads the suppressions themselves; the check function has nothing to do.

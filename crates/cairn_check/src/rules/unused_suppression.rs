@@ -14,6 +14,9 @@
 //! ## Fix
 //! Remove the suppression, or correct the rule name (`cairn rules` lists them).
 //!
+//! ## References
+//! - docs/check.md, "Suppressing findings"
+//!
 //! ## Notes
 //! The engine reports this rule after every other rule has run; a
 //! suppression of a rule that the configuration turned off is not reported.

@@ -1,0 +1,293 @@
+//! `cairn check` end to end: exit codes, every output format (SARIF validated
+//! against the official 2.1.0 schema with a real JSON-Schema validator),
+//! configuration errors, suppressions and bad input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cairn_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::cargo_bin("cairn").unwrap();
+    cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
+    if let Some(s) = stdin {
+        cmd.write_stdin(s);
+    }
+    cmd.output().unwrap()
+}
+
+fn cairn(args: &[&str]) -> std::process::Output {
+    cairn_in(&root(), args, None)
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: shop/web:1.4.2
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+";
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn exit_codes_follow_the_fail_level() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "web.yaml", DEPLOYMENT);
+    let d = dir.path();
+    // the missing limits are a warning in dev: clean at the default fail level
+    let o = cairn_in(d, &["check", ".", "--select", "missing-resource-limits"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("missing-resource-limits"));
+    let o = cairn_in(d, &["check", ".", "--select", "missing-resource-limits", "--fail-on", "warning"], None);
+    assert_eq!(o.status.code(), Some(1));
+    // production makes it an error
+    let o = cairn_in(d, &["check", ".", "--select", "missing-resource-limits", "--env", "production"], None);
+    assert_eq!(o.status.code(), Some(1));
+    // a rule with nothing to report: clean even at info
+    let o = cairn_in(d, &["check", ".", "--select", "missing-resource-requests", "--fail-on", "info"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("0 errors, 0 warnings, 0 info"));
+    // usage errors
+    for args in [
+        &["check", ".", "--select", "no-such-rule"][..],
+        &["check", ".", "--env", "moon"][..],
+        &["check", "does-not-exist"][..],
+    ] {
+        let o = cairn_in(d, args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+#[test]
+fn human_output_names_file_line_and_shows_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "web.yaml", DEPLOYMENT);
+    let o = cairn_in(dir.path(), &["check", "web.yaml", "--select", "missing-resource-limits"], None);
+    let text = stdout(&o);
+    assert!(text.contains("warning[CA102 missing-resource-limits]: container `web` of Deployment/web sets no CPU or memory limit"), "{text}");
+    assert!(text.contains("--> web.yaml:17:11"), "{text}");
+    assert!(text.contains("17 |           resources:"), "{text}");
+    assert!(text.contains("^^^^^^^^^"), "{text}");
+    assert!(text.contains("= help: set resources.limits.cpu and resources.limits.memory"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+}
+
+fn json_check(args: &[&str]) -> Value {
+    let o = cairn(args);
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn json_findings_carry_the_documented_fields() {
+    let v = json_check(&["check", "examples/shopfront", "--env", "production", "--format", "json"]);
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings.len() > 10, "the example has deliberate defects");
+    for f in findings {
+        for key in ["rule", "code", "severity", "message", "file", "line", "column", "object", "help"] {
+            assert!(f.get(key).is_some(), "finding without `{key}`: {f}");
+        }
+        assert!(matches!(f["severity"].as_str(), Some("error" | "warning" | "info")));
+        assert!(f["line"].as_u64().is_some_and(|l| l >= 1), "{f}");
+        assert!(f["column"].as_u64().is_some_and(|c| c >= 1), "{f}");
+    }
+    assert_eq!(v["profile"], "production");
+    let doc = std::fs::read_to_string(root().join("docs/check-json.md")).unwrap();
+    for key in ["rule", "code", "category", "severity", "message", "file", "line", "column", "object", "help", "summary", "suppressed", "rules_run", "diagnostics", "profile"] {
+        assert!(doc.contains(&format!("`{key}`")), "docs/check-json.md does not document `{key}`");
+    }
+}
+
+/// Runs Python's `jsonschema` (installed by `.ci/run`) over `instance`; a
+/// missing Python or module is a failure, not a skip.
+fn validate_with_python(schema: &Path, instance: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = dir.path().join("out.sarif");
+    std::fs::write(&inst, instance).unwrap();
+    let script = "import json,sys\nimport jsonschema\nschema=json.load(open(sys.argv[1]))\ninst=json.load(open(sys.argv[2]))\ncls=jsonschema.validators.validator_for(schema)\ncls.check_schema(schema)\nerrors=sorted(cls(schema).iter_errors(inst), key=lambda e: list(e.path))\nfor e in errors[:20]:\n    print(list(e.path), e.message)\nsys.exit(1 if errors else 0)\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(schema)
+        .arg(&inst)
+        .output()
+        .expect("python3 runs (installed with the jsonschema module by .ci/run)");
+    assert!(
+        out.status.success(),
+        "SARIF does not validate:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let schema = root().join("../shared/schemas/sarif-schema-2.1.0.json");
+    assert!(schema.exists(), "../shared/schemas/sarif-schema-2.1.0.json is missing");
+    let o = cairn(&["check", "examples/shopfront", "--env", "production", "--format", "sarif"]);
+    let text = stdout(&o);
+    validate_with_python(&schema, &text);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], r["ruleId"]);
+        assert!(rules[idx]["helpUri"].as_str().unwrap().ends_with(".md"));
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+        assert!(region["startColumn"].as_u64().unwrap() >= 1);
+    }
+    // input problems travel as tool notifications and still validate
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "web.yaml", DEPLOYMENT);
+    write(dir.path(), "broken.yaml", "kind: [unclosed\n");
+    let o = cairn_in(dir.path(), &["check", ".", "--format", "sarif"], None);
+    let text = stdout(&o);
+    validate_with_python(&schema, &text);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(!v["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn junit_github_and_markdown_outputs() {
+    let base = ["check", "examples/shopfront", "--env", "production"];
+    let junit = stdout(&cairn(&[&base[..], &["--format", "junit"]].concat()));
+    let parsed = std::process::Command::new("python3")
+        .args(["-c", "import sys,xml.etree.ElementTree as E\nr=E.fromstring(sys.stdin.read())\nassert r.tag=='testsuites'\nprint(len(r.findall('.//failure')))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(junit.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(parsed.status.success(), "JUnit output is not XML");
+    let failures: usize = String::from_utf8_lossy(&parsed.stdout).trim().parse().unwrap();
+    assert!(failures > 0);
+    let gh = stdout(&cairn(&[&base[..], &["--format", "github"]].concat()));
+    assert!(!gh.is_empty());
+    for line in gh.lines() {
+        assert!(
+            line.starts_with("::error ") || line.starts_with("::warning ") || line.starts_with("::notice "),
+            "{line}"
+        );
+        assert!(line.contains("title="), "{line}");
+        assert!(line.contains("::"), "{line}");
+    }
+    let md = stdout(&cairn(&[&base[..], &["--format", "markdown"]].concat()));
+    assert!(md.starts_with("### cairn check (production profile)"), "{md}");
+    assert!(md.contains("| rule | severity | findings |"));
+}
+
+#[test]
+fn a_broken_cairn_yaml_is_reported_with_its_line_and_the_check_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "web.yaml", DEPLOYMENT);
+    write(
+        dir.path(),
+        "cairn.yaml",
+        "system: shop\nchecks:\n  select: [missing-resource-limits, missing-resource-limts]\n  severity:\n    missing-resource-limits: loud\n  thresholds:\n    cpu: 4000m-10m\n",
+    );
+    let o = cairn_in(dir.path(), &["check", "."], None);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "configuration errors fail the check: {text}");
+    assert!(text.contains("no rule or category is called `missing-resource-limts`; did you mean `missing-resource-limits`?"), "{text}");
+    assert!(text.contains("--> cairn.yaml:3:"), "{text}");
+    assert!(text.contains("`loud` is not a severity"), "{text}");
+    assert!(text.contains("--> cairn.yaml:5:"), "{text}");
+    assert!(text.contains("`4000m-10m` is not a cpu range"), "{text}");
+    // the valid part of the selection still ran
+    assert!(text.contains("CA102 missing-resource-limits"), "{text}");
+}
+
+#[test]
+fn suppressions_silence_findings_and_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let annotated = DEPLOYMENT.replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    cairn.dev/ignore: \"missing-resource-limits limits come from the platform's LimitRange\"\n",
+    );
+    write(dir.path(), "web.yaml", &annotated);
+    let o = cairn_in(dir.path(), &["check", ".", "--select", "missing-resource-limits", "--format", "json"], None);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["summary"]["suppressed"], 1);
+}
+
+#[test]
+fn bad_input_keeps_the_batch_going() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "web.yaml", DEPLOYMENT);
+    write(dir.path(), "broken.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: x\n");
+    write(dir.path(), "binary.yaml", "\u{0}\u{1}\u{2}");
+    std::fs::write(dir.path().join("latin1.yaml"), b"name: caf\xe9\n").unwrap();
+    let o = cairn_in(dir.path(), &["check", ".", "--select", "missing-resource-limits"], None);
+    let text = stdout(&o);
+    assert!(o.status.code() == Some(1), "input errors fail the check: {text}");
+    assert!(text.contains("broken.yaml:"), "{text}");
+    assert!(text.contains("CA102 missing-resource-limits"), "the good file is still checked: {text}");
+}
+
+#[test]
+fn kubectl_list_on_stdin() {
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        DEPLOYMENT
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if i == 0 { format!("- {l}\n") } else { format!("  {l}\n") })
+            .collect::<String>()
+    );
+    let o = cairn_in(&root(), &["check", "-", "--select", "missing-resource-limits", "--format", "json"], Some(&list));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["findings"][0]["object"]["name"], "web");
+}
+
+#[test]
+fn rules_and_explain() {
+    let o = cairn(&["rules"]);
+    let text = stdout(&o);
+    assert!(o.status.success());
+    assert!(text.lines().count() > 60, "at least 60 rules");
+    assert!(text.contains("CA103  cpu-out-of-range"), "{text}");
+    let o = cairn(&["explain", "cpu-out-of-range"]);
+    let text = stdout(&o);
+    assert!(o.status.success());
+    assert!(text.starts_with("# `cpu-out-of-range` (CA103)"), "{text}");
+    assert!(text.contains("| severity |"));
+    let o = cairn(&["explain", "CA103"]);
+    assert!(stdout(&o).starts_with("# `cpu-out-of-range`"));
+    let o = cairn(&["explain", "nothing-like-this"]);
+    assert_eq!(o.status.code(), Some(2));
+}
