@@ -19,14 +19,13 @@ fn main() {
         .replace('\\', "/");
     let mut out = String::new();
     for n in &names {
-        let _ = writeln!(out, "#[path = \"{}/src/rules/{n}.rs\"]\nmod {n};", root);
+        let _ = writeln!(out, "#[path = \"{root}/src/rules/{n}.rs\"]\nmod {n};");
     }
     out.push_str("/// Every rule with the text of its file, in file-name order.\npub(crate) static RULE_FILES: &[(&Rule, &str)] = &[\n");
     for n in &names {
         let _ = writeln!(
             out,
-            "    (&{n}::RULE, include_str!(\"{}/src/rules/{n}.rs\")),",
-            root
+            "    (&{n}::RULE, include_str!(\"{root}/src/rules/{n}.rs\")),"
         );
     }
     out.push_str("];\n");

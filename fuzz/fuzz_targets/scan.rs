@@ -1,4 +1,4 @@
-//! Bytes -> spanned tree -> typed views -> system model: nothing may panic.
+//! Bytes -> spanned tree -> typed views -> system model -> every rule: nothing may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,5 +17,11 @@ fuzz_target!(|data: &[u8]| {
     // every edge joins two services of the model
     for e in &system.edges {
         assert!(system.service(&e.from).is_some() && system.service(&e.to).is_some());
+    }
+    // every rule, at the strictest profile, over whatever was read
+    let settings = cairn_check::Settings::for_profile(cairn_check::Profile::Production);
+    let outcome = cairn_check::run(&ingest, &system, &settings);
+    for f in &outcome.findings {
+        assert!(f.pos.is_none_or(|p| p.line >= 1 && p.column >= 1));
     }
 });

@@ -123,7 +123,15 @@ fn excerpt(
 pub fn human(r: &Report<'_>, color: bool) -> String {
     let style = Style { on: color };
     let mut out = String::new();
-    for d in r.scan.iter().chain(&r.outcome.diagnostics) {
+    // notes about the input (info) are in the JSON and SARIF outputs and in
+    // `cairn scan`; here only what degraded the reading is shown
+    let quiet = r.scan.iter().filter(|d| d.severity == Severity::Info).count();
+    for d in r
+        .scan
+        .iter()
+        .filter(|d| d.severity > Severity::Info)
+        .chain(&r.outcome.diagnostics)
+    {
         let _ = writeln!(
             out,
             "{}[{}]: {}",
@@ -168,15 +176,22 @@ pub fn human(r: &Report<'_>, color: bool) -> String {
         let _ = writeln!(out, "  = help: {}", f.help_text());
         out.push('\n');
     }
-    let (e, w, i) = r.counts();
+    let (errors, warnings, infos) = r.counts();
+    if quiet > 0 {
+        let _ = writeln!(
+            out,
+            "{quiet} note{} about the input not shown (`cairn scan` lists them)",
+            if quiet == 1 { "" } else { "s" }
+        );
+    }
     let _ = writeln!(
         out,
         "{} error{}, {} warning{}, {} info ({} rules, profile {}{})",
-        e,
-        if e == 1 { "" } else { "s" },
-        w,
-        if w == 1 { "" } else { "s" },
-        i,
+        errors,
+        if errors == 1 { "" } else { "s" },
+        warnings,
+        if warnings == 1 { "" } else { "s" },
+        infos,
         r.outcome.rules_run.len(),
         r.profile.as_str(),
         if r.outcome.suppressed > 0 {
@@ -221,14 +236,14 @@ fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> Value {
 
 /// JSON output (fields in `docs/check-json.md`).
 pub fn json(r: &Report<'_>) -> Value {
-    let (e, w, i) = r.counts();
+    let (errors, warnings, infos) = r.counts();
     json!({
         "version": 1,
         "profile": r.profile.as_str(),
         "summary": {
-            "error": e,
-            "warning": w,
-            "info": i,
+            "error": errors,
+            "warning": warnings,
+            "info": infos,
             "suppressed": r.outcome.suppressed,
             "rules_run": r.outcome.rules_run.len(),
         },
@@ -525,7 +540,7 @@ pub fn github(r: &Report<'_>) -> String {
 /// A Markdown summary fit for a pull-request comment.
 pub fn markdown(r: &Report<'_>) -> String {
     const SHOWN: usize = 100;
-    let (e, w, i) = r.counts();
+    let (errors, warnings, infos) = r.counts();
     let mut out = String::new();
     let _ = writeln!(out, "### cairn check ({} profile)\n", r.profile.as_str());
     if r.outcome.findings.is_empty() {
@@ -534,9 +549,9 @@ pub fn markdown(r: &Report<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "**{e}** error{}, **{w}** warning{}, **{i}** info from {} rules{}.\n",
-        if e == 1 { "" } else { "s" },
-        if w == 1 { "" } else { "s" },
+        "**{errors}** error{}, **{warnings}** warning{}, **{infos}** info from {} rules{}.\n",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
         r.outcome.rules_run.len(),
         if r.outcome.suppressed > 0 {
             format!(" ({} suppressed)", r.outcome.suppressed)
