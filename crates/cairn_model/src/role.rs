@@ -111,6 +111,7 @@ const IMAGES: &[(&str, Role, &str)] = &[
     ("loadgenerator", Role::Loadgen, "http"),
     ("load-generator", Role::Loadgen, "http"),
     ("loadtest", Role::Loadgen, "http"),
+    ("load-test", Role::Loadgen, "http"),
     ("envoy", Role::Gateway, "http"),
     ("traefik", Role::Gateway, "http"),
     ("haproxy", Role::Gateway, "http"),

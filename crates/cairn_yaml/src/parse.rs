@@ -304,6 +304,26 @@ enum Frame {
     },
 }
 
+/// The end of a quoted scalar: just after its closing quote. saphyr's span
+/// of a quoted scalar can run on over a trailing comment on the same line.
+fn quoted_end(chunk: &str, pos: Pos, offset: u32) -> u32 {
+    let start = (pos.start - offset) as usize;
+    let bytes = chunk.as_bytes();
+    let Some(&quote) = bytes.get(start).filter(|b| matches!(b, b'"' | b'\'')) else {
+        return pos.end;
+    };
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return (i + 1) as u32 + offset,
+            _ => i += 1,
+        }
+    }
+    pos.end
+}
+
 struct Builder<'a> {
     conv: CharToByte,
     byte_offset: u32,
@@ -388,12 +408,16 @@ impl Builder<'_> {
                     }
                 }
                 Event::Scalar(text, style, anchor, _tag) => {
+                    let mut pos = self.pos(&span);
+                    if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
+                        pos.end = quoted_end(chunk, pos, self.byte_offset);
+                    }
                     let node = Node {
                         value: Value::Scalar(Scalar {
                             text: CompactString::from(text.as_ref()),
                             plain: style == ScalarStyle::Plain,
                         }),
-                        pos: self.pos(&span),
+                        pos,
                     };
                     if anchor > 0 {
                         self.anchors.insert(anchor, node.clone());

@@ -226,3 +226,14 @@ fn quoted_closer_at_parent_indentation_is_read_leniently() {
     let name = meta.get("name").unwrap();
     assert_eq!(&text[name.pos.start as usize..name.pos.end as usize], "job");
 }
+
+#[test]
+fn a_quoted_scalar_ends_at_its_closing_quote_not_at_a_trailing_comment() {
+    let text = "a: \"0%\" # a comment\nb: 'it''s' # another\nc: \"esc\\\"aped\"\n";
+    let p = cairn_yaml::parse(text);
+    let root = &p.documents[0].root;
+    for (key, want) in [("a", "\"0%\""), ("b", "'it''s'"), ("c", "\"esc\\\"aped\"")] {
+        let pos = root.get(key).unwrap().pos;
+        assert_eq!(&text[pos.start as usize..pos.end as usize], want, "{key}");
+    }
+}
