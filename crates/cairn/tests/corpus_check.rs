@@ -17,7 +17,11 @@ fn corpus() -> PathBuf {
 
 fn check(system: &str) -> Value {
     let dir = corpus().join(system);
-    assert!(dir.is_dir(), "corpus system {system} is missing at {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "corpus system {system} is missing at {}",
+        dir.display()
+    );
     let out = Command::cargo_bin("cairn")
         .unwrap()
         .current_dir(&dir)
@@ -36,7 +40,11 @@ fn tally(v: &Value) -> String {
     let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
     for f in v["findings"].as_array().unwrap() {
         *per_rule
-            .entry(format!("{} {}", f["code"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+            .entry(format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["rule"].as_str().unwrap()
+            ))
             .or_default() += 1;
     }
     per_rule

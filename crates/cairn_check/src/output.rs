@@ -105,10 +105,10 @@ fn excerpt(
                 t.lines().next().unwrap_or("").trim_end().chars().count()
             })
     } else {
-        // no span: underline the key or value that starts here
-        rest.split([':', ' ', ','])
+        // no span: underline the word that starts here (a key without its colon)
+        rest.split_whitespace()
             .next()
-            .map_or(1, |w| w.chars().count())
+            .map_or(1, |w| w.trim_end_matches([':', ',']).chars().count())
     };
     let span = span.clamp(1, rest.chars().count().max(1)).min(80);
     let _ = writeln!(
@@ -125,7 +125,11 @@ pub fn human(r: &Report<'_>, color: bool) -> String {
     let mut out = String::new();
     // notes about the input (info) are in the JSON and SARIF outputs and in
     // `cairn scan`; here only what degraded the reading is shown
-    let quiet = r.scan.iter().filter(|d| d.severity == Severity::Info).count();
+    let quiet = r
+        .scan
+        .iter()
+        .filter(|d| d.severity == Severity::Info)
+        .count();
     for d in r
         .scan
         .iter()

@@ -46,13 +46,19 @@ fn rule_registry() {
         assert!(codes.insert(r.code), "code {} used twice", r.code);
         assert!(names.insert(r.name), "name {} used twice", r.name);
         assert!(
-            r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            r.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
             "{} is not kebab-case",
             r.name
         );
         let docs = r.docs();
         for section in ["## Example", "## Fix", "## References"] {
-            assert!(docs.contains(section), "{} has no `{section}` section in its docs", r.name);
+            assert!(
+                docs.contains(section),
+                "{} has no `{section}` section in its docs",
+                r.name
+            );
         }
         assert!(
             r.levels[4] != cairn_check::Level::Off,

@@ -4,6 +4,9 @@
 //! disagreement is printed; the ones we keep on purpose are explained in the
 //! rule's documentation.
 
+// The figures and every disagreement are printed for the closing notes.
+#![allow(clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -67,7 +70,7 @@ fn agrees_with_the_peers_own_test_suites() {
         .map(|v| v.split(',').map(str::to_owned).collect());
     let mut tally: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
-    let (mut exact_total, mut exact_agree) = (0, 0);
+    let (mut exact_total, mut exact_agree) = (0usize, 0usize);
     for c in &cases {
         let rule_name = c["cairn_rule"].as_str().unwrap_or_default();
         if only

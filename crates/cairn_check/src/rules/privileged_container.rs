@@ -1,0 +1,72 @@
+//! A container runs privileged.
+//!
+//! `securityContext.privileged: true` gives the container every Linux
+//! capability, every device of the node, and lifts the seccomp and AppArmor
+//! confinement: a process in it is, for practical purposes, root on the node.
+//! One compromised privileged container is a compromised node, and from
+//! there every pod and secret on it. Init and ephemeral containers count:
+//! they run with the same power, if for a shorter time.
+//!
+//! Only the container's own `securityContext` can make it privileged; a
+//! `privileged` key in the pod-level `securityContext` is not a Kubernetes
+//! field and is ignored (cairn ignores it too).
+//!
+//! ## Example
+//! ```yaml
+//! containers:
+//!   - name: agent
+//!     image: shop/agent:1.2.0
+//!     securityContext:
+//!       privileged: true
+//! ```
+//!
+//! ## Fix
+//! Remove `privileged: true`. If the container needs one specific power,
+//! grant only that capability (`capabilities.add: [NET_ADMIN]`), or move the
+//! work to a node-level agent that is reviewed as such.
+//!
+//! ```yaml
+//!     securityContext:
+//!       privileged: false
+//!       allowPrivilegeEscalation: false
+//!       capabilities: {drop: [ALL]}
+//! ```
+//!
+//! ## References
+//! - https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
+//! - https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
+
+use crate::kit_security::{container_desc, container_security};
+use crate::prelude::*;
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    code: "CA901",
+    name: "privileged-container",
+    category: Category::Security,
+    levels: levels!(warning, warning, warning, error, error),
+    summary: "a container runs privileged",
+    help: "remove `privileged: true`; grant the one capability the container needs instead",
+    check,
+};
+
+fn check(cx: &Ctx<'_>, out: &mut Out) {
+    for (i, obj) in cx.workloads() {
+        for c in cx.containers(obj) {
+            let Some(node) = container_security(&c, "privileged") else {
+                continue;
+            };
+            if node.as_bool() == Some(true) {
+                out.object(
+                    cx,
+                    i,
+                    node.pos,
+                    format!(
+                        "{} runs privileged: it has every capability and the node's devices",
+                        container_desc(obj, &c)
+                    ),
+                );
+            }
+        }
+    }
+}
