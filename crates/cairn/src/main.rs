@@ -424,20 +424,23 @@ fn check(
         sources: &s.ingest.sources,
         profile: settings.profile,
     };
-    let text = match format {
-        CheckFormat::Human => output::human(
-            &report,
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        ),
-        CheckFormat::Json => cairn_render::json::to_string(&output::json(&report)),
-        CheckFormat::Sarif => cairn_render::json::to_string(&output::sarif(&report)),
-        CheckFormat::Junit => output::junit(&report),
-        CheckFormat::Github => output::github(&report),
-        CheckFormat::Markdown => output::markdown(&report),
-    };
     let stdout = std::io::stdout();
-    let mut w = stdout.lock();
-    w.write_all(text.as_bytes())
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match format {
+        CheckFormat::Human => w.write_all(
+            output::human(
+                &report,
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            )
+            .as_bytes(),
+        ),
+        CheckFormat::Json => output::write_json(&report, &mut w),
+        CheckFormat::Sarif => output::write_sarif(&report, &mut w),
+        CheckFormat::Junit => w.write_all(output::junit(&report).as_bytes()),
+        CheckFormat::Github => w.write_all(output::github(&report).as_bytes()),
+        CheckFormat::Markdown => w.write_all(output::markdown(&report).as_bytes()),
+    };
+    written
         .and_then(|()| w.flush())
         .or_else(ignore_broken_pipe)?;
     let threshold = match fail_on {
@@ -451,6 +454,8 @@ fn check(
         .chain(&outcome.diagnostics)
         .any(|d| d.severity == Severity::Error);
     let failed = outcome.count_at_least(threshold) > 0 || input_errors;
+    // as in scan: the process is about to exit, freeing is the OS's job
+    std::mem::forget(outcome);
     std::mem::forget(s);
     Ok(if failed {
         ExitCode::from(1)

@@ -68,17 +68,47 @@ impl Style {
 }
 
 /// Excerpt lines: the source line with the value underlined.
+/// Where each line of each file starts, built on first use: findings come
+/// by the hundred thousand on large inputs, and counting lines from the top
+/// of a 20,000-line file for each would be quadratic.
+#[derive(Default)]
+struct Lines {
+    starts: std::collections::HashMap<cairn_source::FileId, Vec<usize>>,
+}
+
+impl Lines {
+    fn line<'t>(&mut self, id: cairn_source::FileId, text: &'t str, line: u32) -> Option<&'t str> {
+        let starts = self.starts.entry(id).or_insert_with(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let i = line.checked_sub(1)? as usize;
+        let start = *starts.get(i)?;
+        let end = starts.get(i + 1).map_or(text.len(), |e| e - 1);
+        text.get(start..end)
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    }
+}
+
 fn excerpt(
     out: &mut String,
     sources: &SourceMap,
+    lines: &mut Lines,
     file: Option<cairn_source::FileId>,
     pos: Option<Pos>,
     style: &Style,
 ) {
-    let (Some(f), Some(p)) = (file.and_then(|id| sources.get(id)), pos) else {
+    let (Some(id), Some(p)) = (file, pos) else {
         return;
     };
-    let Some(line) = f.line(p.line).filter(|l| l.len() <= 400) else {
+    let Some(f) = sources.get(id) else { return };
+    let Some(line) = f
+        .text
+        .as_deref()
+        .and_then(|t| lines.line(id, t, p.line))
+        .filter(|l| l.len() <= 400)
+    else {
         return;
     };
     let width = p.line.to_string().len();
@@ -122,6 +152,7 @@ fn excerpt(
 /// Human output: one block per finding, like a compiler, then a summary line.
 pub fn human(r: &Report<'_>, color: bool) -> String {
     let style = Style { on: color };
+    let mut lines = Lines::default();
     let mut out = String::new();
     // notes about the input (info) are in the JSON and SARIF outputs and in
     // `cairn scan`; here only what degraded the reading is shown
@@ -153,7 +184,7 @@ pub fn human(r: &Report<'_>, color: bool) -> String {
                     .map_or(String::new(), |p| format!(":{}:{}", p.line, p.column))
             );
         }
-        excerpt(&mut out, r.sources, d.file, d.pos, &style);
+        excerpt(&mut out, r.sources, &mut lines, d.file, d.pos, &style);
         if let Some(h) = &d.help {
             let _ = writeln!(out, "  = help: {h}");
         }
@@ -176,7 +207,7 @@ pub fn human(r: &Report<'_>, color: bool) -> String {
                     .map_or(String::new(), |p| format!(":{}:{}", p.line, p.column))
             );
         }
-        excerpt(&mut out, r.sources, f.file, f.pos, &style);
+        excerpt(&mut out, r.sources, &mut lines, f.file, f.pos, &style);
         let _ = writeln!(out, "  = help: {}", f.help_text());
         out.push('\n');
     }
@@ -238,10 +269,11 @@ fn diagnostic_json(sources: &SourceMap, d: &Diagnostic) -> Value {
     })
 }
 
-/// JSON output (fields in `docs/check-json.md`).
-pub fn json(r: &Report<'_>) -> Value {
+/// JSON output (fields in `docs/check-json.md`), streamed: one finding per
+/// line, so a check with a hundred thousand findings is written as it goes.
+pub fn write_json(r: &Report<'_>, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let (errors, warnings, infos) = r.counts();
-    json!({
+    let head = json!({
         "version": 1,
         "profile": r.profile.as_str(),
         "summary": {
@@ -251,9 +283,23 @@ pub fn json(r: &Report<'_>) -> Value {
             "suppressed": r.outcome.suppressed,
             "rules_run": r.outcome.rules_run.len(),
         },
-        "findings": r.outcome.findings.iter().map(|f| finding_json(r, f)).collect::<Vec<_>>(),
-        "diagnostics": r.scan.iter().chain(&r.outcome.diagnostics).map(|d| diagnostic_json(r.sources, d)).collect::<Vec<_>>(),
-    })
+    });
+    let head = serde_json::to_string(&head)?;
+    w.write_all(&head.as_bytes()[..head.len() - 1])?;
+    w.write_all(b",\"findings\":[")?;
+    for (i, f) in r.outcome.findings.iter().enumerate() {
+        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *w, &finding_json(r, f))?;
+    }
+    w.write_all(b"\n],\"diagnostics\":")?;
+    let diags: Vec<Value> = r
+        .scan
+        .iter()
+        .chain(&r.outcome.diagnostics)
+        .map(|d| diagnostic_json(r.sources, d))
+        .collect();
+    serde_json::to_writer(&mut *w, &diags)?;
+    w.write_all(b"}\n")
 }
 
 fn sarif_level(s: Severity) -> &'static str {
@@ -281,8 +327,8 @@ fn region(pos: Pos) -> Value {
     json!({"startLine": pos.line.max(1), "startColumn": pos.column.max(1)})
 }
 
-/// SARIF 2.1.0 output.
-pub fn sarif(r: &Report<'_>) -> Value {
+/// SARIF 2.1.0 output, streamed one result per line.
+pub fn write_sarif(r: &Report<'_>, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let rules: Vec<&Rule> = r.outcome.rules_run.clone();
     let index_of = |rule: &Rule| rules.iter().position(|x| std::ptr::eq(*x, rule));
     let descriptors: Vec<Value> = rules
@@ -308,37 +354,32 @@ pub fn sarif(r: &Report<'_>) -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = r
-        .outcome
-        .findings
-        .iter()
-        .map(|f| {
-            let mut loc = json!({});
-            if let Some(path) = r.path(f) {
-                let mut phys = json!({"artifactLocation": {"uri": uri(path)}});
-                if let Some(p) = f.pos.filter(|p| p.line > 0) {
-                    phys["region"] = region(p);
-                }
-                loc["physicalLocation"] = phys;
+    let result = |f: &Finding| {
+        let mut loc = json!({});
+        if let Some(path) = r.path(f) {
+            let mut phys = json!({"artifactLocation": {"uri": uri(path)}});
+            if let Some(p) = f.pos.filter(|p| p.line > 0) {
+                phys["region"] = region(p);
             }
-            if let Some(o) = &f.object {
-                loc["logicalLocations"] =
-                    json!([{"fullyQualifiedName": o.to_string(), "kind": "object"}]);
-            }
-            let mut result = json!({
-                "ruleId": f.rule.code,
-                "level": sarif_level(f.severity),
-                "message": {"text": format!("{} ({})", f.message, f.help_text())},
-                "locations": [loc],
-                "partialFingerprints": {"cairnFinding/v1": fingerprint(r, f)},
-                "properties": {"rule": f.rule.name},
-            });
-            if let Some(i) = index_of(f.rule) {
-                result["ruleIndex"] = json!(i);
-            }
-            result
-        })
-        .collect();
+            loc["physicalLocation"] = phys;
+        }
+        if let Some(o) = &f.object {
+            loc["logicalLocations"] =
+                json!([{"fullyQualifiedName": o.to_string(), "kind": "object"}]);
+        }
+        let mut result = json!({
+            "ruleId": f.rule.code,
+            "level": sarif_level(f.severity),
+            "message": {"text": format!("{} ({})", f.message, f.help_text())},
+            "locations": [loc],
+            "partialFingerprints": {"cairnFinding/v1": fingerprint(r, f)},
+            "properties": {"rule": f.rule.name},
+        });
+        if let Some(i) = index_of(f.rule) {
+            result["ruleIndex"] = json!(i);
+        }
+        result
+    };
     let notifications: Vec<Value> = r
         .scan
         .iter()
@@ -359,25 +400,31 @@ pub fn sarif(r: &Report<'_>) -> Value {
             n
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "cairn",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": descriptors,
-            }},
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": notifications,
-                "properties": {"profile": r.profile.as_str()},
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
+    let run = json!({
+        "tool": {"driver": {
+            "name": "cairn",
+            "version": env!("CARGO_PKG_VERSION"),
+            "informationUri": env!("CARGO_PKG_REPOSITORY"),
+            "rules": descriptors,
+        }},
+        "invocations": [{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+            "properties": {"profile": r.profile.as_str()},
         }],
-    })
+        "columnKind": "unicodeCodePoints",
+    });
+    let run = serde_json::to_string(&run)?;
+    w.write_all(
+        b"{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\",\"runs\":[",
+    )?;
+    w.write_all(&run.as_bytes()[..run.len() - 1])?;
+    w.write_all(b",\"results\":[")?;
+    for (i, f) in r.outcome.findings.iter().enumerate() {
+        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *w, &result(f))?;
+    }
+    w.write_all(b"\n]}]}\n")
 }
 
 /// A fingerprint stable across runs and line moves: rule, file, object and message.
