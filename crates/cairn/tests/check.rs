@@ -445,3 +445,61 @@ fn rules_and_explain() {
     let o = cairn(&["explain", "nothing-like-this"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn the_example_systems_deliberate_defects_are_found_where_its_readme_says() {
+    let v = json_check(&["check", "examples/shopfront", "--format", "json"]);
+    let found: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["file"].as_str().unwrap_or_default().to_owned(),
+                f["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    // examples/shopfront/README.md, "Deliberate defects"
+    for (rule, file, line) in [
+        ("missing-resource-limits", "k8s/inventory.yaml", 49),
+        ("image-tag-latest", "k8s/catalog.yaml", 41),
+        ("image-tag-latest", "compose/docker-compose.yaml", 48),
+        ("missing-readiness-probe", "k8s/notifications.yaml", 30),
+        ("missing-liveness-probe", "k8s/notifications.yaml", 30),
+        ("privileged-container", "k8s/catalog-cache.yaml", 55),
+        ("unresolved-dependency", "k8s/payments.yaml", 42),
+        ("unresolved-dependency", "compose/docker-compose.yaml", 149),
+        ("dependency-blocked-by-network-policy", "cairn.yaml", 90),
+        ("single-replica", "k8s/orders-db.yaml", 15),
+        ("missing-timeout", "k8s/orders.yaml", 39),
+    ] {
+        let path = format!("examples/shopfront/{file}");
+        assert!(
+            found
+                .iter()
+                .any(|(r, f, l)| r == rule && *f == path && *l == line),
+            "{rule} not reported at {path}:{line}"
+        );
+    }
+    // orders -> payments has a timeout, retries and outlier detection
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            matches!(
+                f["rule"].as_str(),
+                Some("missing-timeout" | "missing-circuit-breaker")
+            )
+        })
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("`orders` to `payments`")),
+        "{messages:?}"
+    );
+}
