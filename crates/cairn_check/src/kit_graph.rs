@@ -371,6 +371,30 @@ impl PolicySources {
     }
 }
 
+/// Reports the [`policed_calls`] that `covered` (given the call and its
+/// callee) does not exclude, at the call's evidence. `finding` gets the
+/// call, its caller and its callee as messages name them, and the
+/// [`PolicySources`] of the input; it gives the message and the help.
+pub fn report_unguarded_calls(
+    cx: &Ctx<'_>,
+    out: &mut Out,
+    covered: impl Fn(&Edge, Option<&Service>) -> bool,
+    finding: impl Fn(&Edge, &str, &str, PolicySources) -> (String, String),
+) {
+    let sources = PolicySources::of(cx);
+    let mut reporter = Reporter::default();
+    for (e, from, to) in policed_calls(cx.system) {
+        if covered(e, to) {
+            continue;
+        }
+        let (caller, callee) = (display(&e.from, from), format!("`{}`", e.to));
+        let (message, help) = finding(e, &caller, &callee, sources);
+        reporter
+            .report(cx, out, call_evidence(e), from, message)
+            .help(help);
+    }
+}
+
 /// The edges the resilience rules look at: synchronous calls ([`is_call`])
 /// between two services, from anything but an Ingress controller the files
 /// only imply (its timeouts and upstream handling are the controller's own

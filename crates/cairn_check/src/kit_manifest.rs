@@ -7,7 +7,9 @@ use cairn_model::PodRef;
 use cairn_model::netpol::Policy as NetPolicy;
 use cairn_yaml::Node;
 
+use crate::Out;
 use crate::ctx::{Ctx, same_ns};
+use crate::rules_kit::describe;
 
 /// The RBAC API group.
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -15,6 +17,86 @@ pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// Whether the object is an RBAC object of `kind` (`Role`, `RoleBinding`, …).
 pub fn is_rbac(o: &K8sObject, kind: &str) -> bool {
     o.kind == kind && o.group() == RBAC_GROUP
+}
+
+/// The RBAC role bindings, `RoleBinding`s then `ClusterRoleBinding`s, with
+/// their index and the namespace of subjects that name none: a
+/// RoleBinding's own, none (`None`) for a ClusterRoleBinding.
+pub fn role_bindings<'c, 'a>(
+    cx: &'c Ctx<'a>,
+) -> impl Iterator<Item = (usize, &'a K8sObject, Option<&'a str>)> + 'c {
+    ["RoleBinding", "ClusterRoleBinding"]
+        .into_iter()
+        .flat_map(move |kind| {
+            cx.of_kind(kind)
+                .filter(|(_, b)| b.group() == RBAC_GROUP)
+                .map(move |(i, b)| {
+                    let own_ns = if kind == "RoleBinding" {
+                        b.namespace.as_deref()
+                    } else {
+                        None
+                    };
+                    (i, b, own_ns)
+                })
+        })
+}
+
+/// The service account a pod spec names, `serviceAccountName` or the
+/// deprecated `serviceAccount`, when it is a string.
+pub fn pod_service_account(spec: &Node) -> Option<&Node> {
+    spec.get("serviceAccountName")
+        .filter(|n| n.as_str().is_some())
+        .or_else(|| spec.get("serviceAccount").filter(|n| n.as_str().is_some()))
+}
+
+/// Whether service account `name` exists in `ns`: it is `default`, which
+/// every namespace has, or a scanned file defines it.
+pub fn service_account_known(cx: &Ctx<'_>, ns: Option<&str>, name: &str) -> bool {
+    name == "default"
+        || cx
+            .named("ServiceAccount", ns, name)
+            .any(|(_, sa)| sa.group().is_empty())
+}
+
+/// A core Service, not of type `ExternalName`, whose `selector` is set
+/// and not empty.
+pub struct SelectingService<'a> {
+    /// The Service's index among the objects.
+    pub index: usize,
+    /// The Service.
+    pub svc: &'a K8sObject,
+    /// Its `spec`.
+    pub spec: &'a Node,
+    /// Its `spec.selector`.
+    pub node: &'a Node,
+    /// The selector read from `node`.
+    pub selector: cairn_model::netpol::Selector,
+}
+
+/// Every [`SelectingService`] of the input.
+pub fn selecting_services<'c, 'a>(
+    cx: &'c Ctx<'a>,
+) -> impl Iterator<Item = SelectingService<'a>> + 'c {
+    cx.of_kind("Service").filter_map(|(index, svc)| {
+        if !svc.is_core_service() {
+            return None;
+        }
+        let spec = svc.spec()?;
+        if spec.get_str("type") == Some("ExternalName") {
+            return None;
+        }
+        let node = spec.get("selector").filter(|s| !s.is_null())?;
+        let selector = crate::ctx::selector(Some(node));
+        (!selector.labels.is_empty() || !selector.expressions.is_empty()).then_some(
+            SelectingService {
+                index,
+                svc,
+                spec,
+                node,
+                selector,
+            },
+        )
+    })
 }
 
 /// Whether the object is a Kubernetes `NetworkPolicy` (`networking.k8s.io`,
@@ -220,16 +302,19 @@ impl<'a> Produced<'a> {
 
 /// Reports, for `config_refs` of every workload, the names `produced` does not
 /// know: once per (workload, name), at the first reference, skipping
-/// `optional` ones. `report` gets the workload index, the first reference and
-/// how many references name the same thing.
-pub fn missing_config_refs<'a>(
-    cx: &Ctx<'a>,
+/// `optional` ones, with how many references name the same thing. The
+/// references are to Secrets (`secret`) or ConfigMaps; `which` ends the
+/// message ("which no scanned file defines").
+pub fn missing_config_refs(
+    cx: &Ctx<'_>,
+    out: &mut Out,
     secret: bool,
     produced: &Produced<'_>,
-    mut report: impl FnMut(usize, &'a K8sObject, ConfigRef<'a>, usize),
+    which: &str,
 ) {
+    let kind = if secret { "Secret" } else { "ConfigMap" };
     for (i, obj) in cx.workloads() {
-        let mut missing: Vec<(ConfigRef<'a>, usize)> = Vec::new();
+        let mut missing: Vec<(ConfigRef<'_>, usize)> = Vec::new();
         for r in config_refs(cx, obj, secret) {
             if r.optional || produced.find(r.name, obj.namespace.as_deref()).is_some() {
                 continue;
@@ -240,7 +325,23 @@ pub fn missing_config_refs<'a>(
             }
         }
         for (r, n) in missing {
-            report(i, obj, r, n);
+            let more = if n > 1 {
+                format!(" ({n} references)")
+            } else {
+                String::new()
+            };
+            out.object(
+                cx,
+                i,
+                r.at.pos,
+                format!(
+                    "{} of {} reads {kind} `{}`, {which}{}{more}",
+                    r.what.describe(),
+                    describe(obj),
+                    r.name,
+                    in_ns(obj.namespace.as_deref())
+                ),
+            );
         }
     }
 }
@@ -254,19 +355,22 @@ pub fn may_match(sel: &cairn_model::netpol::Selector, known: &[(&str, &str)]) ->
     sel.labels
         .iter()
         .all(|(k, v)| !knows(k) || get(k) == Some(v.as_str()))
-        && sel.expressions.iter().all(|e| {
-            if !knows(&e.key) {
-                return true;
-            }
-            let v = get(&e.key);
-            match e.operator.as_str() {
-                "In" => v.is_some_and(|v| e.values.iter().any(|x| x == v)),
-                "NotIn" => v.is_none_or(|v| !e.values.iter().any(|x| x == v)),
-                "Exists" => v.is_some(),
-                "DoesNotExist" => v.is_none(),
-                _ => false,
-            }
-        })
+        && sel
+            .expressions
+            .iter()
+            .all(|e| !knows(&e.key) || expression_holds(e, get(&e.key)))
+}
+
+/// Whether a selector expression holds for its key's value `v` (`None`:
+/// the key is absent).
+fn expression_holds(e: &cairn_model::netpol::Expression, v: Option<&str>) -> bool {
+    match e.operator.as_str() {
+        "In" => v.is_some_and(|v| e.values.iter().any(|x| x == v)),
+        "NotIn" => v.is_none_or(|v| !e.values.iter().any(|x| x == v)),
+        "Exists" => v.is_some(),
+        "DoesNotExist" => v.is_none(),
+        _ => false,
+    }
 }
 
 /// Whether the policies refuse a connection from `from` to `to` on `port`,
@@ -339,16 +443,10 @@ fn matches_with<'l>(
     get: impl Fn(&str) -> Option<&'l str>,
 ) -> bool {
     sel.labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
-        && sel.expressions.iter().all(|e| {
-            let v = get(&e.key);
-            match e.operator.as_str() {
-                "In" => v.is_some_and(|v| e.values.iter().any(|x| x == v)),
-                "NotIn" => v.is_none_or(|v| !e.values.iter().any(|x| x == v)),
-                "Exists" => v.is_some(),
-                "DoesNotExist" => v.is_none(),
-                _ => false,
-            }
-        })
+        && sel
+            .expressions
+            .iter()
+            .all(|e| expression_holds(e, get(&e.key)))
 }
 
 fn port_matches(ports: &[cairn_model::netpol::RulePort], port: u16, target: &PodRef) -> bool {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use cairn_ingest::config::ServiceIntent;
 use cairn_ingest::k8s::K8sObject;
 use cairn_model::netpol::Selector;
-use cairn_model::{Role, Service, Workload};
+use cairn_model::{Edge, Role, Service, System, Workload};
 use cairn_source::{FileId, Pos};
 use cairn_yaml::Node;
 
@@ -66,6 +66,27 @@ pub fn qualified(o: &K8sObject) -> String {
         Some(ns) => format!("{}/{ns}/{}", o.kind, o.name),
         None => format!("{}/{}", o.kind, o.name),
     }
+}
+
+/// The dependency edges between two services of the system, with the
+/// caller and the callee, found by their names (not aliases; the first
+/// service wins a shared name).
+pub fn service_edges(system: &System) -> Vec<(&Edge, &Service, &Service)> {
+    let mut by_name: HashMap<&str, &Service> = HashMap::new();
+    for s in &system.services {
+        by_name.entry(s.name.as_str()).or_insert(s);
+    }
+    system
+        .edges
+        .iter()
+        .filter_map(|edge| {
+            Some((
+                edge,
+                *by_name.get(edge.from.as_str())?,
+                *by_name.get(edge.to.as_str())?,
+            ))
+        })
+        .collect()
 }
 
 /// The raw object of a model workload (`None` for compose services).
@@ -257,6 +278,22 @@ impl SelectorIndex {
         out.dedup();
         out
     }
+
+    /// [`SelectorIndex::candidates`] and `others` (items the index does not
+    /// hold), in order.
+    pub fn candidates_and(&self, labels: &[(String, String)], others: &[usize]) -> Vec<usize> {
+        let mut candidates = self.candidates(labels);
+        candidates.extend(others);
+        candidates.sort_unstable();
+        candidates
+    }
+}
+
+/// The `selector` of an Istio policy's spec, when set and not empty.
+fn policy_selector(spec: Option<&Node>) -> Option<Selector> {
+    spec.and_then(|s| s.get("selector"))
+        .map(|s| ctx::selector(Some(s)))
+        .filter(|s| !s.labels.is_empty() || !s.expressions.is_empty())
 }
 
 /// Linkerd `Server` objects: which pods have a server (and so a policy of their own).
@@ -358,10 +395,7 @@ impl<'a> PeerAuths<'a> {
             .filter(|(_, o)| is_istio(o))
             .map(|(index, obj)| {
                 let spec = obj.spec();
-                let selector = spec
-                    .and_then(|s| s.get("selector"))
-                    .map(|s| ctx::selector(Some(s)))
-                    .filter(|s| !s.labels.is_empty() || !s.expressions.is_empty());
+                let selector = policy_selector(spec);
                 let mode = spec
                     .and_then(|s| s.path(&["mtls", "mode"]))
                     .and_then(|n| Some((n.as_str()?, n)))
@@ -407,9 +441,7 @@ impl<'a> PeerAuths<'a> {
         let mut workload = None;
         let mut namespace = None;
         let mut mesh = None;
-        let mut candidates = self.selected.candidates(labels);
-        candidates.extend(&self.wide);
-        candidates.sort_unstable();
+        let candidates = self.selected.candidates_and(labels, &self.wide);
         for pa in candidates.into_iter().map(|i| &self.list[i]) {
             let pns = pa.obj.namespace.as_deref();
             if let Some(sel) = &pa.selector {
@@ -697,10 +729,7 @@ impl<'a> AuthzPolicies<'a> {
                 Authz {
                     index,
                     obj,
-                    selector: spec
-                        .and_then(|s| s.get("selector"))
-                        .map(|s| ctx::selector(Some(s)))
-                        .filter(|s| !s.labels.is_empty() || !s.expressions.is_empty()),
+                    selector: policy_selector(spec),
                     target_services: refs
                         .iter()
                         .filter(|r| r.get_str("kind") == Some("Service"))
@@ -735,10 +764,8 @@ impl<'a> AuthzPolicies<'a> {
         labels: &[(String, String)],
         services: &[&str],
     ) -> Vec<&Authz<'a>> {
-        let mut candidates = self.selected.candidates(labels);
-        candidates.extend(&self.other);
-        candidates.sort_unstable();
-        candidates
+        self.selected
+            .candidates_and(labels, &self.other)
             .into_iter()
             .map(|i| &self.list[i])
             .filter(|p| p.applies(ns, labels, services))
@@ -1074,6 +1101,27 @@ pub fn app_services<'a>(cx: &Ctx<'a>, stated: bool) -> Vec<&'a Service> {
                     .is_some_and(|n| PLATFORM_NAMESPACES.contains(&n))
         })
         .collect()
+}
+
+/// Reports every application service (stated ones too) for which nothing
+/// is `recorded`, at its [`Anchor`] (the intent first). `finding` gives the
+/// message and the help from the service's name.
+pub fn report_unrecorded<'a>(
+    cx: &Ctx<'a>,
+    out: &mut Out,
+    recorded: impl Fn(&'a Service) -> bool,
+    finding: impl Fn(&str) -> (String, String),
+) {
+    for s in app_services(cx, true) {
+        if recorded(s) {
+            continue;
+        }
+        let Some(anchor) = Anchor::of(cx, s, true) else {
+            continue;
+        };
+        let (message, help) = finding(&s.name);
+        anchor.report(out, message).help(help);
+    }
 }
 
 /// The `cairn.yaml` intent of a service.

@@ -66,6 +66,71 @@ pub fn security_anchor(c: &PodContainer<'_>) -> Pos {
     key_pos(c.node, "securityContext").unwrap_or_else(|| c.name_pos())
 }
 
+/// A container of a workload, with the workload and its index.
+pub struct WorkloadContainer<'a> {
+    /// The workload's index among the objects.
+    pub index: usize,
+    /// The workload.
+    pub obj: &'a K8sObject,
+    /// The container.
+    pub c: PodContainer<'a>,
+}
+
+impl WorkloadContainer<'_> {
+    /// [`container_desc`] of the container.
+    pub fn desc(&self) -> String {
+        container_desc(self.obj, &self.c)
+    }
+}
+
+/// Every container (init and ephemeral ones too) of every workload.
+pub fn workload_containers<'c, 'a>(
+    cx: &'c Ctx<'a>,
+) -> impl Iterator<Item = WorkloadContainer<'a>> + 'c {
+    containers_of(cx, cx.workloads())
+}
+
+/// Every container of every workload but Windows pods ([`windows_pod`]),
+/// for the rules about Linux security fields.
+pub fn linux_containers<'c, 'a>(
+    cx: &'c Ctx<'a>,
+) -> impl Iterator<Item = WorkloadContainer<'a>> + 'c {
+    containers_of(cx, cx.workloads().filter(|(_, obj)| !windows_pod(obj)))
+}
+
+fn containers_of<'c, 'a>(
+    cx: &'c Ctx<'a>,
+    workloads: impl Iterator<Item = (usize, &'a K8sObject)> + 'c,
+) -> impl Iterator<Item = WorkloadContainer<'a>> + 'c {
+    workloads.flat_map(move |(index, obj)| {
+        cx.containers(obj)
+            .into_iter()
+            .map(move |c| WorkloadContainer { index, obj, c })
+    })
+}
+
+/// Reports a container whose boolean `securityContext.<key>` is not `safe`.
+/// `messages` follow the container's description and say what is wrong
+/// when the value is the unsafe boolean, when it is not a boolean, and
+/// when it is not set.
+pub fn unsafe_bool(
+    cx: &Ctx<'_>,
+    out: &mut Out,
+    wc: &WorkloadContainer<'_>,
+    key: &str,
+    safe: bool,
+    messages: [&str; 3],
+) {
+    let [wrong, not_bool, unset] = messages;
+    let (pos, message) = match container_security(&wc.c, key).map(|n| (n, n.as_bool())) {
+        Some((_, Some(b))) if b == safe => return,
+        Some((n, Some(_))) => (n.pos, wrong),
+        Some((n, None)) => (n.pos, not_bool),
+        None => (security_anchor(&wc.c), unset),
+    };
+    out.object(cx, wc.index, pos, format!("{} {message}", wc.desc()));
+}
+
 /// Capabilities named in `securityContext.capabilities.<list>` (`add` or
 /// `drop`), upper-cased and without a `CAP_` prefix.
 pub fn capabilities<'a>(c: &PodContainer<'a>, list: &str) -> Vec<(String, &'a Node)> {

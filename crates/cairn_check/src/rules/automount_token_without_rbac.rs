@@ -49,7 +49,7 @@
 
 use std::collections::HashSet;
 
-use crate::kit_manifest::{RBAC_GROUP, in_ns};
+use crate::kit_manifest::{in_ns, pod_service_account, role_bindings};
 use crate::prelude::*;
 
 /// The rule.
@@ -88,40 +88,30 @@ impl Granted<'_> {
 
 fn granted<'a>(cx: &Ctx<'a>) -> Granted<'a> {
     let mut g = Granted::default();
-    for kind in ["RoleBinding", "ClusterRoleBinding"] {
-        for (_, b) in cx.of_kind(kind) {
-            if b.group() != RBAC_GROUP {
+    for (_, b, own_ns) in role_bindings(cx) {
+        for s in b.root.seq_at("subjects") {
+            let Some(name) = s.get_str("name") else {
                 continue;
-            }
-            let own_ns = if kind == "RoleBinding" {
-                b.namespace.as_deref()
-            } else {
-                None
             };
-            for s in b.root.seq_at("subjects") {
-                let Some(name) = s.get_str("name") else {
-                    continue;
-                };
-                match s.get_str("kind") {
-                    Some("ServiceAccount") => {
-                        g.accounts.push((s.get_str("namespace").or(own_ns), name));
-                    }
-                    Some("User") => {
-                        if let Some(rest) = name.strip_prefix("system:serviceaccount:")
-                            && let Some((ns, account)) = rest.split_once(':')
-                        {
-                            g.accounts.push((Some(ns), account));
-                        }
-                    }
-                    Some("Group") => {
-                        if name == "system:serviceaccounts" || name == "system:authenticated" {
-                            g.namespaces.insert(None);
-                        } else if let Some(ns) = name.strip_prefix("system:serviceaccounts:") {
-                            g.namespaces.insert(Some(ns));
-                        }
-                    }
-                    _ => {}
+            match s.get_str("kind") {
+                Some("ServiceAccount") => {
+                    g.accounts.push((s.get_str("namespace").or(own_ns), name));
                 }
+                Some("User") => {
+                    if let Some(rest) = name.strip_prefix("system:serviceaccount:")
+                        && let Some((ns, account)) = rest.split_once(':')
+                    {
+                        g.accounts.push((Some(ns), account));
+                    }
+                }
+                Some("Group") => {
+                    if name == "system:serviceaccounts" || name == "system:authenticated" {
+                        g.namespaces.insert(None);
+                    } else if let Some(ns) = name.strip_prefix("system:serviceaccounts:") {
+                        g.namespaces.insert(Some(ns));
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -133,15 +123,7 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
     for (i, obj) in cx.workloads() {
         let Some(spec) = obj.pod_spec() else { continue };
         let ns = obj.namespace.as_deref();
-        let sa_node = spec
-            .node
-            .get("serviceAccountName")
-            .filter(|n| n.as_str().is_some())
-            .or_else(|| {
-                spec.node
-                    .get("serviceAccount")
-                    .filter(|n| n.as_str().is_some())
-            });
+        let sa_node = pod_service_account(spec.node);
         let account = sa_node.and_then(Node::as_str).unwrap_or("default");
         let pod_setting = spec.node.get("automountServiceAccountToken");
         let mounted = match pod_setting.and_then(Node::as_bool) {

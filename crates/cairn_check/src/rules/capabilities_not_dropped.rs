@@ -53,9 +53,7 @@
 //! Pod Security admission controller compares the upper-case `ALL`
 //! exactly, so in a namespace enforcing `restricted` write it upper-case.
 
-use crate::kit_security::{
-    capabilities, container_desc, container_security, security_anchor, windows_pod,
-};
+use crate::kit_security::{capabilities, container_security, linux_containers, security_anchor};
 use crate::prelude::*;
 
 /// Added capabilities worth naming in the message.
@@ -80,68 +78,64 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for (i, obj) in cx.workloads() {
-        if windows_pod(obj) {
+    for wc in linux_containers(cx) {
+        let (i, c) = (wc.index, &wc.c);
+        let drop = capabilities(c, "drop");
+        let add = capabilities(c, "add");
+        let drops_all = drop.iter().any(|(n, _)| n == "ALL");
+        let adds_all = add.iter().find(|(n, _)| n == "ALL");
+        let who = || wc.desc();
+        if let Some((_, node)) = adds_all.filter(|_| drops_all) {
+            out.object(
+                cx,
+                i,
+                node.pos,
+                format!(
+                    "{} drops all capabilities but adds them all back (add: [ALL])",
+                    who()
+                ),
+            )
+            .help("replace `add: [ALL]` with the few capabilities the process needs");
             continue;
         }
-        for c in cx.containers(obj) {
-            let drop = capabilities(&c, "drop");
-            let add = capabilities(&c, "add");
-            let drops_all = drop.iter().any(|(n, _)| n == "ALL");
-            let adds_all = add.iter().find(|(n, _)| n == "ALL");
-            let who = || container_desc(obj, &c);
-            if let Some((_, node)) = adds_all.filter(|_| drops_all) {
-                out.object(
-                    cx,
-                    i,
-                    node.pos,
-                    format!(
-                        "{} drops all capabilities but adds them all back (add: [ALL])",
-                        who()
-                    ),
-                )
-                .help("replace `add: [ALL]` with the few capabilities the process needs");
-                continue;
-            }
-            if drops_all {
-                continue;
-            }
-            let caps = container_security(&c, "capabilities");
-            let pos = caps
-                .and_then(|n| n.get("drop"))
-                .map(|n| n.pos)
-                .or_else(|| {
-                    c.node
-                        .get("securityContext")
-                        .and_then(|s| key_pos(s, "capabilities"))
-                })
-                .unwrap_or_else(|| security_anchor(&c));
-            let what = if drop.is_empty() {
-                "drops no capabilities, so it keeps the runtime's default set"
-            } else {
-                "drops some capabilities but not ALL, so it keeps the rest of the runtime's default set"
-            };
-            let mut dangerous: Vec<&str> = add
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .filter(|n| DANGEROUS.contains(n))
-                .collect();
-            dangerous.sort_unstable();
-            dangerous.dedup();
-            let message = if dangerous.is_empty() {
-                format!("{} {what}", who())
-            } else {
-                format!(
-                    "{} {what}, and it adds {}",
-                    who(),
-                    dangerous
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            out.object(cx, i, pos, message);
+        if drops_all {
+            continue;
         }
+        let caps = container_security(c, "capabilities");
+        let pos = caps
+            .and_then(|n| n.get("drop"))
+            .map(|n| n.pos)
+            .or_else(|| {
+                c.node
+                    .get("securityContext")
+                    .and_then(|s| key_pos(s, "capabilities"))
+            })
+            .unwrap_or_else(|| security_anchor(c));
+        let what = if drop.is_empty() {
+            "drops no capabilities, so it keeps the runtime's default set"
+        } else {
+            "drops some capabilities but not ALL, so it keeps the rest of the runtime's default set"
+        };
+        let mut dangerous: Vec<&str> = add
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| DANGEROUS.contains(n))
+            .collect();
+        dangerous.sort_unstable();
+        dangerous.dedup();
+        let message = if dangerous.is_empty() {
+            format!("{} {what}", who())
+        } else {
+            format!(
+                "{} {what}, and it adds {}",
+                who(),
+                dangerous
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        out.object(cx, i, pos, message);
     }
 }

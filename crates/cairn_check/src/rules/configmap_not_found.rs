@@ -35,7 +35,7 @@
 //! (by Helm values, a CI job, an operator) is reported: suppress it with a
 //! reason.
 
-use crate::kit_manifest::{Produced, in_ns, missing_config_refs};
+use crate::kit_manifest::{Produced, missing_config_refs};
 use crate::prelude::*;
 
 /// The rule.
@@ -56,23 +56,5 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
             produced.add(&cm.name, cm.namespace.as_deref(), describe(cm));
         }
     }
-    missing_config_refs(cx, false, &produced, |i, obj, r, n| {
-        let more = if n > 1 {
-            format!(" ({n} references)")
-        } else {
-            String::new()
-        };
-        out.object(
-            cx,
-            i,
-            r.at.pos,
-            format!(
-                "{} of {} reads ConfigMap `{}`, which no scanned file defines{}{more}",
-                r.what.describe(),
-                describe(obj),
-                r.name,
-                in_ns(obj.namespace.as_deref())
-            ),
-        );
-    });
+    missing_config_refs(cx, out, false, &produced, "which no scanned file defines");
 }

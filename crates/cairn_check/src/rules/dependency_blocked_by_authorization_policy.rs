@@ -61,10 +61,8 @@
 
 use std::collections::HashMap;
 
-use cairn_model::Service;
-
 use crate::kit_mesh::{
-    Authz, AuthzPolicies, Caller, Enrollment, Verdict, report_edge, workload_object,
+    Authz, AuthzPolicies, Caller, Enrollment, Verdict, report_edge, service_edges, workload_object,
 };
 use crate::prelude::*;
 
@@ -85,18 +83,8 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
         return;
     }
     let enrollment = Enrollment::new(cx);
-    let mut by_name: HashMap<&str, &Service> = HashMap::new();
-    for s in &cx.system.services {
-        by_name.entry(s.name.as_str()).or_insert(s);
-    }
     let mut callees: HashMap<&str, Vec<Vec<&Authz<'_>>>> = HashMap::new();
-    for edge in &cx.system.edges {
-        let (Some(a), Some(b)) = (
-            by_name.get(edge.from.as_str()),
-            by_name.get(edge.to.as_str()),
-        ) else {
-            continue;
-        };
+    for (edge, a, b) in service_edges(cx.system) {
         // the policies on each meshed workload of the callee, once per callee
         let callee = callees.entry(b.name.as_str()).or_insert_with(|| {
             let names: Vec<&str> = std::iter::once(b.name.as_str())

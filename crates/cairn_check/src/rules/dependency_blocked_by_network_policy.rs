@@ -256,31 +256,22 @@ fn report(
     };
     let mut why = Vec::new();
     let mut help = Vec::new();
-    if let Some(by) = &d.egress {
+    // each refusing side: its policies, the workload they select, the peer
+    for (by, dir, own, peer, towards, fix, into) in [
+        (&d.egress, "egress", fw, tw, "to", "add", "to"),
+        (&d.ingress, "ingress", tw, fw, "from", "admit", "in"),
+    ] {
+        let Some(by) = by else { continue };
         let policies = names(by);
         why.push(format!(
-            "the egress policies of {}/{} ({policies}) admit no connection to {}/{}",
-            fw.kind, fw.name, tw.kind, tw.name
+            "the {dir} policies of {}/{} ({policies}) admit no connection {towards} {}/{}",
+            own.kind, own.name, peer.kind, peer.name
         ));
         help.push(format!(
-            "add the pods of {}/{} ({}) on port {} to an egress rule of {policies}",
-            tw.kind,
-            tw.name,
-            labels(tw),
-            p.pod
-        ));
-    }
-    if let Some(by) = &d.ingress {
-        let policies = names(by);
-        why.push(format!(
-            "the ingress policies of {}/{} ({policies}) admit no connection from {}/{}",
-            tw.kind, tw.name, fw.kind, fw.name
-        ));
-        help.push(format!(
-            "admit the pods of {}/{} ({}) on port {} in an ingress rule of {policies}",
-            fw.kind,
-            fw.name,
-            labels(fw),
+            "{fix} the pods of {}/{} ({}) on port {} {into} an {dir} rule of {policies}",
+            peer.kind,
+            peer.name,
+            labels(peer),
             p.pod
         ));
     }

@@ -67,7 +67,8 @@ use std::collections::HashMap;
 use cairn_model::Service;
 
 use crate::kit_mesh::{
-    Enrollment, LinkerdServers, PeerAuths, meta_entry, pod_meta, report_edge, text, workload_object,
+    Enrollment, LinkerdServers, PeerAuths, meta_entry, pod_meta, report_edge, service_edges, text,
+    workload_object,
 };
 use crate::prelude::*;
 
@@ -112,19 +113,9 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
         return;
     }
     let servers = LinkerdServers::new(cx);
-    let mut by_name: HashMap<&str, &Service> = HashMap::new();
-    for s in &cx.system.services {
-        by_name.entry(s.name.as_str()).or_insert(s);
-    }
     // what each callee requires, computed once per service
     let mut requires: HashMap<&str, Option<(Requires, usize)>> = HashMap::new();
-    for edge in &cx.system.edges {
-        let (Some(a), Some(b)) = (
-            by_name.get(edge.from.as_str()),
-            by_name.get(edge.to.as_str()),
-        ) else {
-            continue;
-        };
+    for (edge, a, b) in service_edges(cx.system) {
         let req = requires
             .entry(b.name.as_str())
             .or_insert_with(|| callee_requires(cx, &enrollment, &pas, &servers, b));

@@ -72,10 +72,7 @@
 //! or one port counts for every call to the host (the model does not know
 //! which port or subset a call takes).
 
-use crate::kit_graph::{
-    HostLookup, PolicySources, Reporter, call_evidence, display, guarded_services, policed_calls,
-    stated,
-};
+use crate::kit_graph::{HostLookup, guarded_services, report_unguarded_calls, stated};
 use crate::prelude::*;
 
 /// The rule.
@@ -90,47 +87,46 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    let sources = PolicySources::of(cx);
     let hosts = HostLookup::new(cx.system);
     let guarded = guarded_services(cx, &hosts);
-    let mut reporter = Reporter::default();
-    for (e, from, to) in policed_calls(cx.system) {
-        let p = &e.policy;
-        if guarded.contains(e.to.as_str())
-            || to.is_some_and(|s| guarded.contains(s.name.as_str()))
-            || p.circuit_breaker == Some(true)
-            || p.outlier_consecutive_errors.is_some()
-            || p.max_connections.is_some()
-            || p.max_pending_requests.is_some()
-        {
-            continue;
-        }
-        let (caller, callee) = (display(&e.from, from), format!("`{}`", e.to));
-        let why = if stated(e) && p.circuit_breaker == Some(false) {
-            "its cairn.yaml dependency states `circuit_breaker: false` and no DestinationRule sets one".to_owned()
-        } else if stated(e) {
-            "its cairn.yaml dependency states none and no DestinationRule sets one".to_owned()
-        } else if sources.none() {
-            "the scanned files hold no DestinationRule and cairn.yaml states none (the client code may have one)".to_owned()
-        } else {
-            format!(
-                "no DestinationRule sets outlierDetection or connection-pool limits for {callee}, and cairn.yaml states none"
-            )
-        };
-        let message =
-            format!("no circuit breaker is configured for calls from {caller} to {callee}: {why}");
-        let help = if sources.none() {
-            format!(
-                "guard the calls from `{}` to {callee} with a circuit breaker in the client, and state it in cairn.yaml (`circuit_breaker: true` on that dependency)",
-                e.from
-            )
-        } else {
-            format!(
-                "add a DestinationRule for {callee} with `outlierDetection` (Istio), `balancer.linkerd.io/failure-accrual: consecutive` on its Service (Linkerd), or state the client's breaker in cairn.yaml"
-            )
-        };
-        reporter
-            .report(cx, out, call_evidence(e), from, message)
-            .help(help);
-    }
+    report_unguarded_calls(
+        cx,
+        out,
+        |e, to| {
+            let p = &e.policy;
+            guarded.contains(e.to.as_str())
+                || to.is_some_and(|s| guarded.contains(s.name.as_str()))
+                || p.circuit_breaker == Some(true)
+                || p.outlier_consecutive_errors.is_some()
+                || p.max_connections.is_some()
+                || p.max_pending_requests.is_some()
+        },
+        |e, caller, callee, sources| {
+            let why = if stated(e) && e.policy.circuit_breaker == Some(false) {
+                "its cairn.yaml dependency states `circuit_breaker: false` and no DestinationRule sets one".to_owned()
+            } else if stated(e) {
+                "its cairn.yaml dependency states none and no DestinationRule sets one".to_owned()
+            } else if sources.none() {
+                "the scanned files hold no DestinationRule and cairn.yaml states none (the client code may have one)".to_owned()
+            } else {
+                format!(
+                    "no DestinationRule sets outlierDetection or connection-pool limits for {callee}, and cairn.yaml states none"
+                )
+            };
+            let message = format!(
+                "no circuit breaker is configured for calls from {caller} to {callee}: {why}"
+            );
+            let help = if sources.none() {
+                format!(
+                    "guard the calls from `{}` to {callee} with a circuit breaker in the client, and state it in cairn.yaml (`circuit_breaker: true` on that dependency)",
+                    e.from
+                )
+            } else {
+                format!(
+                    "add a DestinationRule for {callee} with `outlierDetection` (Istio), `balancer.linkerd.io/failure-accrual: consecutive` on its Service (Linkerd), or state the client's breaker in cairn.yaml"
+                )
+            };
+            (message, help)
+        },
+    );
 }

@@ -35,7 +35,7 @@
 //! - https://sre.google/sre-book/being-on-call/
 //! - https://www.getambassador.io/docs/edge-stack/latest/topics/using/service-catalog/annotations
 
-use crate::kit_mesh::{Anchor, app_services, first_meta, service_objects};
+use crate::kit_mesh::{first_meta, report_unrecorded, service_objects};
 use crate::prelude::*;
 
 /// The rule.
@@ -59,27 +59,23 @@ const KEYS: &[&str] = &[
 ];
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for s in app_services(cx, true) {
-        if s.owner.is_some()
-            || s.owner_label.is_some()
-            || first_meta(&service_objects(cx, s), KEYS).is_some()
-        {
-            continue;
-        }
-        let Some(anchor) = Anchor::of(cx, s, true) else {
-            continue;
-        };
-        anchor
-            .report(
-                out,
+    report_unrecorded(
+        cx,
+        out,
+        |s| {
+            s.owner.is_some()
+                || s.owner_label.is_some()
+                || first_meta(&service_objects(cx, s), KEYS).is_some()
+        },
+        |name| {
+            (
                 format!(
-                    "service `{}` has no owner: neither cairn.yaml (`services.{}.owner`) nor a `team` or `owner` label names one",
-                    s.name, s.name
+                    "service `{name}` has no owner: neither cairn.yaml (`services.{name}.owner`) nor a `team` or `owner` label names one"
+                ),
+                format!(
+                    "add `owner: <team>` under `services.{name}` in cairn.yaml, or label its workload `team: <team>`"
                 ),
             )
-            .help(format!(
-                "add `owner: <team>` under `services.{}` in cairn.yaml, or label its workload `team: <team>`",
-                s.name
-            ));
-    }
+        },
+    );
 }

@@ -33,7 +33,7 @@
 //! - https://sre.google/workbook/on-call/
 //! - https://www.getambassador.io/docs/edge-stack/latest/topics/using/service-catalog/annotations
 
-use crate::kit_mesh::{Anchor, app_services, first_meta, intent, service_objects};
+use crate::kit_mesh::{first_meta, intent, report_unrecorded, service_objects};
 use crate::prelude::*;
 
 /// The rule.
@@ -56,27 +56,24 @@ const KEYS: &[&str] = &[
 ];
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for s in app_services(cx, true) {
-        let stated = intent(cx, s)
-            .and_then(|i| i.runbook.as_deref())
-            .is_some_and(|r| !r.trim().is_empty());
-        if stated || first_meta(&service_objects(cx, s), KEYS).is_some() {
-            continue;
-        }
-        let Some(anchor) = Anchor::of(cx, s, true) else {
-            continue;
-        };
-        anchor
-            .report(
-                out,
+    report_unrecorded(
+        cx,
+        out,
+        |s| {
+            let stated = intent(cx, s)
+                .and_then(|i| i.runbook.as_deref())
+                .is_some_and(|r| !r.trim().is_empty());
+            stated || first_meta(&service_objects(cx, s), KEYS).is_some()
+        },
+        |name| {
+            (
                 format!(
-                    "service `{}` has no runbook: neither cairn.yaml (`services.{}.runbook`) nor a `runbook` annotation points to one",
-                    s.name, s.name
+                    "service `{name}` has no runbook: neither cairn.yaml (`services.{name}.runbook`) nor a `runbook` annotation points to one"
+                ),
+                format!(
+                    "add `runbook: <url>` under `services.{name}` in cairn.yaml, or annotate its workload `a8r.io/runbook: <url>`"
                 ),
             )
-            .help(format!(
-                "add `runbook: <url>` under `services.{}` in cairn.yaml, or annotate its workload `a8r.io/runbook: <url>`",
-                s.name
-            ));
-    }
+        },
+    );
 }

@@ -36,7 +36,7 @@
 //! - https://sloth.dev/specs/kubernetes/
 //! - https://github.com/OpenSLO/OpenSLO#slo
 
-use crate::kit_mesh::{Anchor, app_services};
+use crate::kit_mesh::report_unrecorded;
 use crate::prelude::*;
 
 /// The rule.
@@ -61,29 +61,25 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
         )
         .filter_map(|(_, o)| o.spec().and_then(|s| s.get_str("service")))
         .collect();
-    for s in app_services(cx, true) {
-        if s.slo_availability.is_some()
-            || !s.slo_latency_ms.is_empty()
-            || named
-                .iter()
-                .any(|n| *n == s.name || s.aliases.iter().any(|a| a == n))
-        {
-            continue;
-        }
-        let Some(anchor) = Anchor::of(cx, s, true) else {
-            continue;
-        };
-        anchor
-            .report(
-                out,
+    report_unrecorded(
+        cx,
+        out,
+        |s| {
+            s.slo_availability.is_some()
+                || !s.slo_latency_ms.is_empty()
+                || named
+                    .iter()
+                    .any(|n| *n == s.name || s.aliases.iter().any(|a| a == n))
+        },
+        |name| {
+            (
                 format!(
-                    "service `{}` has no SLO: cairn.yaml sets no `services.{}.slo` and no SLO object names it",
-                    s.name, s.name
+                    "service `{name}` has no SLO: cairn.yaml sets no `services.{name}.slo` and no SLO object names it"
+                ),
+                format!(
+                    "add `slo: {{availability: 99.9, latency: {{p99: 300ms}}}}` (with your targets) under `services.{name}` in cairn.yaml"
                 ),
             )
-            .help(format!(
-                "add `slo: {{availability: 99.9, latency: {{p99: 300ms}}}}` (with your targets) under `services.{}` in cairn.yaml",
-                s.name
-            ));
-    }
+        },
+    );
 }

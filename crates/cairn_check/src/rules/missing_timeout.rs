@@ -68,9 +68,7 @@
 //! whether or not the caller's pods join the mesh. A `VirtualService` whose
 //! routes set a timeout for some paths only counts for every call to the host.
 
-use crate::kit_graph::{
-    PolicySources, Reporter, call_evidence, display, policed_calls, service_annotated, stated,
-};
+use crate::kit_graph::{report_unguarded_calls, service_annotated, stated};
 use crate::prelude::*;
 
 use std::collections::HashSet;
@@ -87,7 +85,6 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    let sources = PolicySources::of(cx);
     let linkerd: HashSet<&str> = cx
         .system
         .services
@@ -95,33 +92,33 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
         .filter(|s| service_annotated(cx, s, &["timeout.linkerd.io/"]))
         .map(|s| s.name.as_str())
         .collect();
-    let mut reporter = Reporter::default();
-    for (e, from, to) in policed_calls(cx.system) {
-        if e.policy.timeout_ms.is_some() || to.is_some_and(|s| linkerd.contains(s.name.as_str())) {
-            continue;
-        }
-        let (caller, callee) = (display(&e.from, from), format!("`{}`", e.to));
-        let why = if stated(e) {
-            "its cairn.yaml dependency states none and no mesh route sets one"
-        } else if sources.none() {
-            "the scanned files hold no mesh route and cairn.yaml states none (the client code may set one)"
-        } else {
-            "no VirtualService, ServiceProfile, HTTPRoute or cairn.yaml dependency sets one"
-        };
-        let message =
-            format!("no timeout is configured for calls from {caller} to {callee}: {why}");
-        let help = if sources.none() {
-            format!(
-                "set a timeout where `{}` calls {callee}, and state it in cairn.yaml (`timeout:` on that dependency)",
-                e.from
-            )
-        } else {
-            format!(
-                "set `timeout:` on the VirtualService route to {callee} (Istio), `timeout.linkerd.io/request` on its Service (Linkerd), or state the client's `timeout:` in cairn.yaml"
-            )
-        };
-        reporter
-            .report(cx, out, call_evidence(e), from, message)
-            .help(help);
-    }
+    report_unguarded_calls(
+        cx,
+        out,
+        |e, to| {
+            e.policy.timeout_ms.is_some() || to.is_some_and(|s| linkerd.contains(s.name.as_str()))
+        },
+        |e, caller, callee, sources| {
+            let why = if stated(e) {
+                "its cairn.yaml dependency states none and no mesh route sets one"
+            } else if sources.none() {
+                "the scanned files hold no mesh route and cairn.yaml states none (the client code may set one)"
+            } else {
+                "no VirtualService, ServiceProfile, HTTPRoute or cairn.yaml dependency sets one"
+            };
+            let message =
+                format!("no timeout is configured for calls from {caller} to {callee}: {why}");
+            let help = if sources.none() {
+                format!(
+                    "set a timeout where `{}` calls {callee}, and state it in cairn.yaml (`timeout:` on that dependency)",
+                    e.from
+                )
+            } else {
+                format!(
+                    "set `timeout:` on the VirtualService route to {callee} (Istio), `timeout.linkerd.io/request` on its Service (Linkerd), or state the client's `timeout:` in cairn.yaml"
+                )
+            };
+            (message, help)
+        },
+    );
 }

@@ -187,23 +187,7 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
         if !enrollment.in_linkerd(w) {
             continue;
         }
-        if let Some((_, v)) = meta_entry(
-            pod_meta(w),
-            "annotations",
-            "config.linkerd.io/default-inbound-policy",
-        ) && let Some(policy) = text(v).filter(|p| UNAUTHENTICATED.contains(p))
-        {
-            out.object(
-                cx,
-                i,
-                v.pos,
-                format!(
-                    "{} sets Linkerd's default inbound policy `{policy}`: its proxies accept plain-text connections from clients outside the mesh",
-                    describe(w)
-                ),
-            )
-            .help("use `all-authenticated` (or `cluster-authenticated`), or authorize clients with Server and AuthorizationPolicy objects");
-        }
+        unauthenticated_inbound(cx, out, i, pod_meta(w), || describe(w));
     }
     for (i, n) in cx.of_kind("Namespace") {
         let meshed = meta_entry(n.metadata(), "annotations", "linkerd.io/inject")
@@ -212,23 +196,38 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
         if !meshed {
             continue;
         }
-        if let Some((_, v)) = meta_entry(
-            n.metadata(),
-            "annotations",
-            "config.linkerd.io/default-inbound-policy",
-        ) && let Some(policy) = text(v).filter(|p| UNAUTHENTICATED.contains(p))
-        {
-            out.object(
-                cx,
-                i,
-                v.pos,
-                format!(
-                    "namespace `{}` sets Linkerd's default inbound policy `{policy}`: its proxies accept plain-text connections from clients outside the mesh",
-                    n.name
-                ),
-            )
-            .help("use `all-authenticated` (or `cluster-authenticated`), or authorize clients with Server and AuthorizationPolicy objects");
-        }
+        unauthenticated_inbound(cx, out, i, n.metadata(), || {
+            format!("namespace `{}`", n.name)
+        });
+    }
+}
+
+/// Reports a Linkerd default inbound policy that accepts unauthenticated
+/// clients, set in the annotations of `meta` (of object `i`, which `who`
+/// names).
+fn unauthenticated_inbound(
+    cx: &Ctx<'_>,
+    out: &mut Out,
+    i: usize,
+    meta: Option<&Node>,
+    who: impl FnOnce() -> String,
+) {
+    if let Some((_, v)) = meta_entry(
+        meta,
+        "annotations",
+        "config.linkerd.io/default-inbound-policy",
+    ) && let Some(policy) = text(v).filter(|p| UNAUTHENTICATED.contains(p))
+    {
+        out.object(
+            cx,
+            i,
+            v.pos,
+            format!(
+                "{} sets Linkerd's default inbound policy `{policy}`: its proxies accept plain-text connections from clients outside the mesh",
+                who()
+            ),
+        )
+        .help("use `all-authenticated` (or `cluster-authenticated`), or authorize clients with Server and AuthorizationPolicy objects");
     }
 }
 

@@ -34,9 +34,7 @@
 //! - https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
 //! - https://www.kernel.org/doc/html/latest/userspace-api/no_new_privs.html
 
-use crate::kit_security::{
-    capabilities, container_desc, container_security, security_anchor, windows_pod,
-};
+use crate::kit_security::{capabilities, container_security, linux_containers, unsafe_bool};
 use crate::prelude::*;
 
 /// The rule.
@@ -51,75 +49,55 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for (i, obj) in cx.workloads() {
-        if windows_pod(obj) {
+    for wc in linux_containers(cx) {
+        let (i, c) = (wc.index, &wc.c);
+        let who = || wc.desc();
+        let privileged = container_security(c, "privileged").filter(|n| n.as_bool() == Some(true));
+        let sys_admin = capabilities(c, "add")
+            .into_iter()
+            .find(|(name, _)| name == "SYS_ADMIN" || name == "ALL");
+        if let Some(p) = privileged {
+            out.object(
+                cx,
+                i,
+                p.pos,
+                format!(
+                    "{} allows privilege escalation: it runs privileged, which always allows it",
+                    who()
+                ),
+            )
+            .help("remove `privileged: true` and set allowPrivilegeEscalation: false");
             continue;
         }
-        for c in cx.containers(obj) {
-            let who = || container_desc(obj, &c);
-            let privileged =
-                container_security(&c, "privileged").filter(|n| n.as_bool() == Some(true));
-            let sys_admin = capabilities(&c, "add")
-                .into_iter()
-                .find(|(name, _)| name == "SYS_ADMIN" || name == "ALL");
-            if let Some(p) = privileged {
-                out.object(
-                    cx,
-                    i,
-                    p.pos,
-                    format!("{} allows privilege escalation: it runs privileged, which always allows it", who()),
-                )
-                .help("remove `privileged: true` and set allowPrivilegeEscalation: false");
-                continue;
-            }
-            if let Some((name, n)) = sys_admin {
-                let what = if name == "ALL" {
-                    "every capability"
-                } else {
-                    "the capability SYS_ADMIN"
-                };
-                out.object(
-                    cx,
-                    i,
-                    n.pos,
-                    format!(
-                        "{} allows privilege escalation: it adds {what}, which always allows it",
-                        who()
-                    ),
-                )
-                .help("do not add SYS_ADMIN; set allowPrivilegeEscalation: false");
-                continue;
-            }
-            match container_security(&c, "allowPrivilegeEscalation").map(|n| (n, n.as_bool())) {
-                Some((_, Some(false))) => {}
-                Some((n, Some(true))) => {
-                    out.object(
-                        cx,
-                        i,
-                        n.pos,
-                        format!(
-                            "{} allows privilege escalation (allowPrivilegeEscalation: true)",
-                            who()
-                        ),
-                    );
-                }
-                Some((n, None)) => {
-                    out.object(
-                        cx,
-                        i,
-                        n.pos,
-                        format!("{} may allow privilege escalation: allowPrivilegeEscalation is not a boolean", who()),
-                    );
-                }
-                None => {
-                    out.object(
-                        cx,
-                        i,
-                        security_anchor(&c),
-                        format!("{} allows privilege escalation: allowPrivilegeEscalation is not set, and defaults to true", who()),
-                    );
-                }
-            }
+        if let Some((name, n)) = sys_admin {
+            let what = if name == "ALL" {
+                "every capability"
+            } else {
+                "the capability SYS_ADMIN"
+            };
+            out.object(
+                cx,
+                i,
+                n.pos,
+                format!(
+                    "{} allows privilege escalation: it adds {what}, which always allows it",
+                    who()
+                ),
+            )
+            .help("do not add SYS_ADMIN; set allowPrivilegeEscalation: false");
+            continue;
         }
+        unsafe_bool(
+            cx,
+            out,
+            &wc,
+            "allowPrivilegeEscalation",
+            false,
+            [
+                "allows privilege escalation (allowPrivilegeEscalation: true)",
+                "may allow privilege escalation: allowPrivilegeEscalation is not a boolean",
+                "allows privilege escalation: allowPrivilegeEscalation is not set, and defaults to true",
+            ],
+        );
     }
 }

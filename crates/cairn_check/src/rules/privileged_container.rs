@@ -36,7 +36,7 @@
 //! - https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
 //! - https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
 
-use crate::kit_security::{container_desc, container_security};
+use crate::kit_security::{container_security, workload_containers};
 use crate::prelude::*;
 
 /// The rule.
@@ -51,22 +51,19 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for (i, obj) in cx.workloads() {
-        for c in cx.containers(obj) {
-            let Some(node) = container_security(&c, "privileged") else {
-                continue;
-            };
-            if node.as_bool() == Some(true) {
-                out.object(
-                    cx,
-                    i,
-                    node.pos,
-                    format!(
-                        "{} runs privileged: it has every capability and the node's devices",
-                        container_desc(obj, &c)
-                    ),
-                );
-            }
+    for wc in workload_containers(cx) {
+        if let Some(node) =
+            container_security(&wc.c, "privileged").filter(|n| n.as_bool() == Some(true))
+        {
+            out.object(
+                cx,
+                wc.index,
+                node.pos,
+                format!(
+                    "{} runs privileged: it has every capability and the node's devices",
+                    wc.desc()
+                ),
+            );
         }
     }
 }

@@ -30,7 +30,7 @@
 //! A ClusterRole installed by another product (an operator's chart) is not
 //! in the scanned files and is reported: suppress it with a reason.
 
-use crate::kit_manifest::{RBAC_GROUP, builtin_cluster_role, in_ns};
+use crate::kit_manifest::{RBAC_GROUP, builtin_cluster_role, in_ns, role_bindings};
 use crate::prelude::*;
 
 /// The rule.
@@ -45,49 +45,44 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for kind in ["RoleBinding", "ClusterRoleBinding"] {
-        for (i, b) in cx.of_kind(kind) {
-            if b.group() != RBAC_GROUP {
-                continue;
+    for (i, b, _) in role_bindings(cx) {
+        let Some(role_ref) = b.root.get("roleRef") else {
+            continue;
+        };
+        let Some(name_node) = role_ref.get("name").filter(|n| n.as_str().is_some()) else {
+            continue;
+        };
+        let name = name_node.as_str().unwrap_or_default();
+        let role_kind = role_ref.get_str("kind").unwrap_or("Role");
+        let found = match role_kind {
+            "ClusterRole" => {
+                builtin_cluster_role(name)
+                    || cx
+                        .named("ClusterRole", None, name)
+                        .any(|(_, r)| r.group() == RBAC_GROUP)
             }
-            let Some(role_ref) = b.root.get("roleRef") else {
-                continue;
-            };
-            let Some(name_node) = role_ref.get("name").filter(|n| n.as_str().is_some()) else {
-                continue;
-            };
-            let name = name_node.as_str().unwrap_or_default();
-            let role_kind = role_ref.get_str("kind").unwrap_or("Role");
-            let found = match role_kind {
-                "ClusterRole" => {
-                    builtin_cluster_role(name)
-                        || cx
-                            .named("ClusterRole", None, name)
-                            .any(|(_, r)| r.group() == RBAC_GROUP)
-                }
-                "Role" => cx
-                    .named("Role", b.namespace.as_deref(), name)
-                    .any(|(_, r)| r.group() == RBAC_GROUP),
-                // an invalid kind: the API server rejects the binding
-                _ => true,
-            };
-            if found {
-                continue;
-            }
-            let scope = if role_kind == "Role" {
-                in_ns(b.namespace.as_deref())
-            } else {
-                String::new()
-            };
-            out.object(
-                cx,
-                i,
-                name_node.pos,
-                format!(
-                    "{} grants {role_kind} `{name}`, which no scanned file defines{scope}; the binding grants nothing",
-                    describe(b)
-                ),
-            );
+            "Role" => cx
+                .named("Role", b.namespace.as_deref(), name)
+                .any(|(_, r)| r.group() == RBAC_GROUP),
+            // an invalid kind: the API server rejects the binding
+            _ => true,
+        };
+        if found {
+            continue;
         }
+        let scope = if role_kind == "Role" {
+            in_ns(b.namespace.as_deref())
+        } else {
+            String::new()
+        };
+        out.object(
+            cx,
+            i,
+            name_node.pos,
+            format!(
+                "{} grants {role_kind} `{name}`, which no scanned file defines{scope}; the binding grants nothing",
+                describe(b)
+            ),
+        );
     }
 }

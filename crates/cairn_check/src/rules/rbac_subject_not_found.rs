@@ -29,7 +29,7 @@
 //! and are not reported; neither is the `default` account, which every
 //! namespace has.
 
-use crate::kit_manifest::{RBAC_GROUP, in_ns};
+use crate::kit_manifest::{in_ns, role_bindings, service_account_known};
 use crate::prelude::*;
 
 /// The rule.
@@ -44,43 +44,30 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for kind in ["RoleBinding", "ClusterRoleBinding"] {
-        for (i, b) in cx.of_kind(kind) {
-            if b.group() != RBAC_GROUP {
+    for (i, b, own_ns) in role_bindings(cx) {
+        for s in b.root.seq_at("subjects") {
+            if s.get_str("kind") != Some("ServiceAccount") {
                 continue;
             }
-            for s in b.root.seq_at("subjects") {
-                if s.get_str("kind") != Some("ServiceAccount") {
-                    continue;
-                }
-                let Some(name_node) = s.get("name").filter(|n| n.as_str().is_some()) else {
-                    continue;
-                };
-                let name = name_node.as_str().unwrap_or_default();
-                let ns = s.get_str("namespace").or(if kind == "RoleBinding" {
-                    b.namespace.as_deref()
-                } else {
-                    None
-                });
-                if name == "default"
-                    || cx
-                        .named("ServiceAccount", ns, name)
-                        .any(|(_, sa)| sa.group().is_empty())
-                {
-                    continue;
-                }
-                out.object(
-                    cx,
-                    i,
-                    name_node.pos,
-                    format!(
-                        "{} grants {} to service account `{name}`, which no scanned file defines{}",
-                        describe(b),
-                        role_ref(b),
-                        in_ns(ns)
-                    ),
-                );
+            let Some(name_node) = s.get("name").filter(|n| n.as_str().is_some()) else {
+                continue;
+            };
+            let name = name_node.as_str().unwrap_or_default();
+            let ns = s.get_str("namespace").or(own_ns);
+            if service_account_known(cx, ns, name) {
+                continue;
             }
+            out.object(
+                cx,
+                i,
+                name_node.pos,
+                format!(
+                    "{} grants {} to service account `{name}`, which no scanned file defines{}",
+                    describe(b),
+                    role_ref(b),
+                    in_ns(ns)
+                ),
+            );
         }
     }
 }

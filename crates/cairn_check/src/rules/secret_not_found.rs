@@ -50,7 +50,7 @@
 //! nearly always created outside the manifests. Secrets named by Ingress
 //! `tls` or by CSI volumes are not checked either.
 
-use crate::kit_manifest::{Produced, in_ns, missing_config_refs};
+use crate::kit_manifest::{Produced, missing_config_refs};
 use crate::prelude::*;
 
 /// The rule.
@@ -66,25 +66,13 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
     let produced = producers(cx);
-    missing_config_refs(cx, true, &produced, |i, obj, r, n| {
-        let more = if n > 1 {
-            format!(" ({n} references)")
-        } else {
-            String::new()
-        };
-        out.object(
-            cx,
-            i,
-            r.at.pos,
-            format!(
-                "{} of {} reads Secret `{}`, which no scanned file defines or produces{}{more}",
-                r.what.describe(),
-                describe(obj),
-                r.name,
-                in_ns(obj.namespace.as_deref())
-            ),
-        );
-    });
+    missing_config_refs(
+        cx,
+        out,
+        true,
+        &produced,
+        "which no scanned file defines or produces",
+    );
 }
 
 /// Everything in the input that makes a Secret, by the Secret's name.

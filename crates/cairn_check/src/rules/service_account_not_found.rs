@@ -32,7 +32,7 @@
 //! uses. An account made outside the files (by Helm, Terraform or an
 //! operator) is reported: suppress it with a reason.
 
-use crate::kit_manifest::in_ns;
+use crate::kit_manifest::{in_ns, pod_service_account, service_account_known};
 use crate::prelude::*;
 
 /// The rule.
@@ -49,25 +49,12 @@ pub static RULE: Rule = Rule {
 fn check(cx: &Ctx<'_>, out: &mut Out) {
     for (i, obj) in cx.workloads() {
         let Some(spec) = obj.pod_spec() else { continue };
-        let Some(node) = spec
-            .node
-            .get("serviceAccountName")
-            .filter(|n| n.as_str().is_some())
-            .or_else(|| {
-                spec.node
-                    .get("serviceAccount")
-                    .filter(|n| n.as_str().is_some())
-            })
-        else {
+        let Some(node) = pod_service_account(spec.node) else {
             continue;
         };
         let name = node.as_str().unwrap_or_default();
         let ns = obj.namespace.as_deref();
-        if name == "default"
-            || cx
-                .named("ServiceAccount", ns, name)
-                .any(|(_, sa)| sa.group().is_empty())
-        {
+        if service_account_known(cx, ns, name) {
             continue;
         }
         out.object(

@@ -37,6 +37,7 @@
 //! operator from a custom resource are not in the scanned files, so a
 //! Service selecting them is reported; suppress it with a reason.
 
+use crate::kit_manifest::{SelectingService, selecting_services};
 use crate::prelude::*;
 
 /// The rule.
@@ -51,21 +52,14 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for (i, svc) in cx.of_kind("Service") {
-        if !svc.is_core_service() {
-            continue;
-        }
-        let Some(spec) = svc.spec() else { continue };
-        if spec.get_str("type") == Some("ExternalName") {
-            continue;
-        }
-        let Some(node) = spec.get("selector").filter(|s| !s.is_null()) else {
-            continue;
-        };
-        let selector = crate::ctx::selector(Some(node));
-        if selector.labels.is_empty() && selector.expressions.is_empty() {
-            continue;
-        }
+    for SelectingService {
+        index: i,
+        svc,
+        spec,
+        node,
+        selector,
+    } in selecting_services(cx)
+    {
         if !cx
             .pods_selected(svc.namespace.as_deref(), &selector)
             .is_empty()

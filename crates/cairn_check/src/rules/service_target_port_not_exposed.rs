@@ -49,7 +49,7 @@
 //! declare the port. `targetPort: 0` means unset, as in Kubernetes. Services that select no pods are left to
 //! `service-selector-matches-nothing`.
 
-use crate::kit_manifest::name_list;
+use crate::kit_manifest::{SelectingService, name_list, selecting_services};
 use crate::prelude::*;
 
 /// The rule.
@@ -100,18 +100,14 @@ fn declared<'a>(cx: &Ctx<'a>, obj: &'a K8sObject) -> Declared<'a> {
 }
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for (i, svc) in cx.of_kind("Service") {
-        if !svc.is_core_service() {
-            continue;
-        }
-        let Some(spec) = svc.spec() else { continue };
-        if spec.get_str("type") == Some("ExternalName") {
-            continue;
-        }
-        let selector = crate::ctx::selector(spec.get("selector").filter(|s| !s.is_null()));
-        if selector.labels.is_empty() && selector.expressions.is_empty() {
-            continue;
-        }
+    for SelectingService {
+        index: i,
+        svc,
+        spec,
+        selector,
+        ..
+    } in selecting_services(cx)
+    {
         let selected = cx.pods_selected(svc.namespace.as_deref(), &selector);
         if selected.is_empty() {
             continue;

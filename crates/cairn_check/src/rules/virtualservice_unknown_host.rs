@@ -67,39 +67,31 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
             .iter()
             .filter_map(Node::as_str)
             .any(|g| g != "mesh");
-        let skip = |h: &str| h.contains('*') || is_ip(h);
-        if !gateway_bound {
-            for h in spec.seq_at("hosts") {
-                let Some(host) = h.as_str() else { continue };
-                if skip(host) || hosts.known(cx, host, ns) {
-                    continue;
-                }
-                out.object(
-                    cx,
-                    i,
-                    h.pos,
-                    format!(
-                        "VirtualService/{} applies to host `{host}`, which names no Service or ServiceEntry in the input: its routes never match",
-                        vs.name
-                    ),
-                );
-            }
-        }
-        for d in vs_destinations(spec) {
-            let Some(h) = d.get("host") else { continue };
-            let Some(host) = h.as_str() else { continue };
-            if skip(host) || hosts.known(cx, host, ns) {
-                continue;
+        // reports host `h` unless it is a wildcard, an IP or known
+        let mut unknown = |h: &Node, does: &str, so: &str| {
+            let Some(host) = h.as_str() else { return };
+            if host.contains('*') || is_ip(host) || hosts.known(cx, host, ns) {
+                return;
             }
             out.object(
                 cx,
                 i,
                 h.pos,
                 format!(
-                    "VirtualService/{} routes to host `{host}`, which names no Service or ServiceEntry in the input: the requests fail",
+                    "VirtualService/{} {does} host `{host}`, which names no Service or ServiceEntry in the input: {so}",
                     vs.name
                 ),
             );
+        };
+        if !gateway_bound {
+            for h in spec.seq_at("hosts") {
+                unknown(h, "applies to", "its routes never match");
+            }
+        }
+        for d in vs_destinations(spec) {
+            if let Some(h) = d.get("host") {
+                unknown(h, "routes to", "the requests fail");
+            }
         }
     }
 }

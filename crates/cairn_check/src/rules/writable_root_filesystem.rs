@@ -38,7 +38,7 @@
 //! - https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
 //! - https://kubernetes.io/docs/concepts/storage/volumes/#emptydir
 
-use crate::kit_security::{container_desc, container_security, security_anchor, windows_pod};
+use crate::kit_security::{linux_containers, unsafe_bool};
 use crate::prelude::*;
 
 /// The rule.
@@ -53,46 +53,18 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &Ctx<'_>, out: &mut Out) {
-    for (i, obj) in cx.workloads() {
-        if windows_pod(obj) {
-            continue;
-        }
-        for c in cx.containers(obj) {
-            let node = container_security(&c, "readOnlyRootFilesystem");
-            let who = || container_desc(obj, &c);
-            match node.map(|n| (n, n.as_bool())) {
-                Some((_, Some(true))) => {}
-                Some((n, Some(false))) => {
-                    out.object(
-                        cx,
-                        i,
-                        n.pos,
-                        format!(
-                            "{} has a writable root filesystem (readOnlyRootFilesystem: false)",
-                            who()
-                        ),
-                    );
-                }
-                Some((n, None)) => {
-                    out.object(
-                        cx,
-                        i,
-                        n.pos,
-                        format!("{} has a writable root filesystem: readOnlyRootFilesystem is not a boolean", who()),
-                    );
-                }
-                None => {
-                    out.object(
-                        cx,
-                        i,
-                        security_anchor(&c),
-                        format!(
-                            "{} has a writable root filesystem: readOnlyRootFilesystem is not set",
-                            who()
-                        ),
-                    );
-                }
-            }
-        }
+    for wc in linux_containers(cx) {
+        unsafe_bool(
+            cx,
+            out,
+            &wc,
+            "readOnlyRootFilesystem",
+            true,
+            [
+                "has a writable root filesystem (readOnlyRootFilesystem: false)",
+                "has a writable root filesystem: readOnlyRootFilesystem is not a boolean",
+                "has a writable root filesystem: readOnlyRootFilesystem is not set",
+            ],
+        );
     }
 }
