@@ -59,55 +59,28 @@ fn exit_codes_follow_the_fail_level() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "web.yaml", DEPLOYMENT);
     let d = dir.path();
-    // the missing limits are a warning in dev: clean at the default fail level
-    let o = cairn_in(
-        d,
-        &["check", ".", "--select", "missing-resource-limits"],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let limits = ["check", ".", "--select", "missing-resource-limits"];
+    let requests = ["check", ".", "--select", "missing-resource-requests"];
+    for (args, extra, want) in [
+        // the missing limits are a warning in dev: clean at the default fail level
+        (&limits, &[][..], 0),
+        (&limits, &["--fail-on", "warning"][..], 1),
+        // production makes it an error
+        (&limits, &["--env", "production"][..], 1),
+        // a rule with nothing to report: clean even at info
+        (&requests, &["--fail-on", "info"][..], 0),
+    ] {
+        let o = cairn_in(d, &[&args[..], extra].concat(), None);
+        assert_eq!(
+            o.status.code(),
+            Some(want),
+            "{args:?} {extra:?}: {}",
+            stdout(&o)
+        );
+    }
+    let o = cairn_in(d, &limits, None);
     assert!(stdout(&o).contains("missing-resource-limits"));
-    let o = cairn_in(
-        d,
-        &[
-            "check",
-            ".",
-            "--select",
-            "missing-resource-limits",
-            "--fail-on",
-            "warning",
-        ],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(1));
-    // production makes it an error
-    let o = cairn_in(
-        d,
-        &[
-            "check",
-            ".",
-            "--select",
-            "missing-resource-limits",
-            "--env",
-            "production",
-        ],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(1));
-    // a rule with nothing to report: clean even at info
-    let o = cairn_in(
-        d,
-        &[
-            "check",
-            ".",
-            "--select",
-            "missing-resource-requests",
-            "--fail-on",
-            "info",
-        ],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = cairn_in(d, &[&requests[..], &["--fail-on", "info"]].concat(), None);
     assert!(stdout(&o).contains("0 errors, 0 warnings, 0 info"));
     // usage errors
     for args in [
