@@ -447,6 +447,17 @@ fn the_example_systems_deliberate_defects_are_found_where_its_readme_says() {
         ("dependency-blocked-by-network-policy", "cairn.yaml", 90),
         ("single-replica", "k8s/orders-db.yaml", 15),
         ("missing-timeout", "k8s/orders.yaml", 39),
+        (
+            "missing-resource-limits",
+            "compose/docker-compose.yaml",
+            173,
+        ),
+        (
+            "missing-readiness-probe",
+            "compose/docker-compose.yaml",
+            178,
+        ),
+        ("privileged-container", "compose/docker-compose.yaml", 72),
     ] {
         let path = format!("examples/shopfront/{file}");
         assert!(

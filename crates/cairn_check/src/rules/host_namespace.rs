@@ -13,6 +13,11 @@
 //!
 //! Each field set to `true` is reported where it is written.
 //!
+//! In compose files, a service with `network_mode: host`, `pid: host` or
+//! `ipc: host` is reported at the value (the last merged file that sets the
+//! key decides). Sharing another container's namespace (`service:db`,
+//! `container:x`) is not reported.
+//!
 //! ## Example
 //! ```yaml
 //! spec:
@@ -30,8 +35,10 @@
 //! ## References
 //! - https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
 //! - https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#hostname-and-name-resolution
+//! - https://docs.docker.com/reference/compose-file/services/#network_mode
 
 use crate::prelude::*;
+use crate::rules_kit::{compose_value, report_compose};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -80,6 +87,48 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
                     ),
                 )
                 .help(format!("remove `{key}: true`"));
+            }
+        }
+    }
+    for project in &cx.ingest.compose {
+        for svc in &project.services {
+            for (key, namespace, what) in [
+                (
+                    "network_mode",
+                    "network",
+                    "it can bind the host's ports and reach everything listening on its loopback",
+                ),
+                (
+                    "pid",
+                    "process",
+                    "it sees, and can signal, every process on the host",
+                ),
+                (
+                    "ipc",
+                    "IPC",
+                    "it can read and write the host's shared memory",
+                ),
+            ] {
+                let Some((file, node)) = compose_value(svc, &[key])
+                    .filter(|(_, n)| n.as_str().is_some_and(|v| v.trim() == "host"))
+                else {
+                    continue;
+                };
+                report_compose(
+                    out,
+                    svc,
+                    file,
+                    node.pos,
+                    format!(
+                        "compose service `{}` shares the host's {namespace} namespace ({key}: host): {what}",
+                        svc.name
+                    ),
+                )
+                .help(if key == "network_mode" {
+                    "remove `network_mode: host` and publish the ports the service serves with `ports:`".to_owned()
+                } else {
+                    format!("remove `{key}: host`")
+                });
             }
         }
     }

@@ -7,6 +7,15 @@
 //!
 //! A `LimitRange` in the same namespace with a `default` supplies the limit.
 //!
+//! In compose files, a service is reported when it sets no CPU limit
+//! (`deploy.resources.limits.cpus`, or v2's `cpus`) or no memory limit
+//! (`deploy.resources.limits.memory`, or v2's `mem_limit`), at its
+//! `deploy.resources` key (or `deploy`, or the service key) in the last
+//! merged file that writes it.
+//! A service that names neither an `image` nor a `build`, or that
+//! `extends` another, is left alone: it is a patch of a service defined
+//! elsewhere and inherits what it does not write.
+//!
 //! ## Example
 //! ```yaml
 //! containers:
@@ -26,6 +35,7 @@
 //! ## References
 //! - https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
 //! - https://kubernetes.io/docs/concepts/policy/limit-range/
+//! - https://docs.docker.com/reference/compose-file/deploy/#resources
 
 use crate::prelude::*;
 

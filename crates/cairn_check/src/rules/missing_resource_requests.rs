@@ -10,6 +10,16 @@
 //! the limit, which hides the intent); a `LimitRange` in the same namespace
 //! with a `defaultRequest` does supply it.
 //!
+//! In compose files, the request is a reservation: a service is reported
+//! when it sets no `deploy.resources.reservations.cpus` or no
+//! `deploy.resources.reservations.memory` (v2's `mem_reservation` counts),
+//! at its `deploy.resources` key (or `deploy`, or the service key) in the
+//! last merged file that writes it. v2 files have no CPU reservation, so a
+//! service without a `deploy` section is asked only for a memory one.
+//! A service that names neither an `image` nor a `build`, or that
+//! `extends` another, is left alone: it is a patch of a service defined
+//! elsewhere and inherits what it does not write.
+//!
 //! ## Example
 //! ```yaml
 //! containers:
@@ -29,6 +39,7 @@
 //! ## References
 //! - https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
 //! - https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/
+//! - https://docs.docker.com/reference/compose-file/deploy/#resources
 
 use crate::prelude::*;
 

@@ -11,6 +11,10 @@
 //! `privileged` key in the pod-level `securityContext` is not a Kubernetes
 //! field and is ignored (cairn ignores it too).
 //!
+//! In compose files, a service with `privileged: true` is reported at the
+//! value; when several files are merged, the last one that sets
+//! `privileged` decides.
+//!
 //! ## Example
 //! ```yaml
 //! containers:
@@ -35,9 +39,11 @@
 //! ## References
 //! - https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
 //! - https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
+//! - https://docs.docker.com/reference/compose-file/services/#privileged
 
 use crate::kit_security::{container_security, workload_containers};
 use crate::prelude::*;
+use crate::rules_kit::{compose_value, report_compose};
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -64,6 +70,26 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
                     wc.desc()
                 ),
             );
+        }
+    }
+    for project in &cx.ingest.compose {
+        for svc in &project.services {
+            let Some((file, node)) =
+                compose_value(svc, &["privileged"]).filter(|(_, n)| n.as_bool() == Some(true))
+            else {
+                continue;
+            };
+            report_compose(
+                out,
+                svc,
+                file,
+                node.pos,
+                format!(
+                    "compose service `{}` runs privileged: it has every capability and the host's devices",
+                    svc.name
+                ),
+            )
+            .help("remove `privileged: true`; grant the one capability the service needs with `cap_add` instead");
         }
     }
 }
