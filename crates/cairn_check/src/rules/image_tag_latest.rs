@@ -176,16 +176,13 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
                 continue;
             }
             if let Some(p) = problem(text) {
-                let f = out.at(
-                    Some(image.loc.file),
-                    Some(image.loc.pos),
+                crate::rules_kit::report_compose(
+                    out,
+                    svc,
+                    image.loc.file,
+                    image.loc.pos,
                     format!("compose service `{}` {p}", svc.name),
                 );
-                f.object = Some(ObjectKey {
-                    kind: "compose service".to_owned(),
-                    namespace: None,
-                    name: svc.name.clone(),
-                });
             }
         }
     }

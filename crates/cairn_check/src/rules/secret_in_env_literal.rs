@@ -134,23 +134,20 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
                 }
                 if let Some(why) = literal_secret(&e.key, value) {
                     let pos = compose_key_pos(svc, e, raw);
-                    let f = out.at(
-                        Some(e.loc.file),
-                        Some(pos),
+                    crate::rules_kit::report_compose(
+                        out,
+                        svc,
+                        e.loc.file,
+                        pos,
                         format!(
                             "environment `{}` of compose service `{}` {why}",
                             e.key, svc.name
                         ),
-                    );
-                    f.help(format!(
+                    )
+                    .help(format!(
                         "pass `{}` with compose `secrets:` or from the environment (`${{{}}}`), then rotate the credential",
                         e.key, e.key
                     ));
-                    f.object = Some(ObjectKey {
-                        kind: "compose service".to_owned(),
-                        namespace: None,
-                        name: svc.name.clone(),
-                    });
                 }
             }
         }
