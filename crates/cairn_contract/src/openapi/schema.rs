@@ -1,0 +1,637 @@
+//! Comparing two schemas, direction-aware.
+//!
+//! A schema is compared where it is used: in a request (what clients
+//! send, so narrowing it breaks them) or in a response (what clients
+//! read, so widening it breaks them). The comparison records what changed
+//! as an *aspect* (`min-increased`, `became-nullable`, `pattern-added`) at
+//! a [`Place`]; the id is built from the place and the aspect
+//! (`request-property-min-increased`) and its level comes from the id
+//! table, which is where the direction decides. An aspect that no check
+//! names at that place is not reported.
+//!
+//! Recursive schemas are compared once per pair of nodes on the current
+//! path, so a tree that refers to itself ends.
+
+use std::collections::HashSet;
+
+use cairn_yaml::{Node, Value};
+
+use super::diff::{Cx, flag, same};
+use super::load::At;
+use super::spec::{key_loc, loc};
+
+/// Deepest nesting of schemas compared; far beyond real specifications.
+const MAX_DEPTH: usize = 64;
+
+/// Where a schema is used.
+#[derive(Clone, Debug)]
+pub(crate) struct Place {
+    request: bool,
+    kind: Kind,
+    /// The property path below the root (`address/street`), empty at the root.
+    prop: String,
+    media: String,
+    status: Option<String>,
+    read_only: bool,
+    write_only: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Body,
+    Param { location: String, name: String },
+    Header { name: String },
+}
+
+impl Place {
+    /// A request (`request`) or response body of media type `media`.
+    pub fn body(request: bool, media: &str) -> Place {
+        Place { request, kind: Kind::Body, prop: String::new(), media: media.to_owned(), status: None, read_only: false, write_only: false }
+    }
+
+    /// A request parameter.
+    pub fn param(location: &str, name: &str) -> Place {
+        Place {
+            request: true,
+            kind: Kind::Param { location: location.to_owned(), name: name.to_owned() },
+            prop: String::new(),
+            media: String::new(),
+            status: None,
+            read_only: false,
+            write_only: false,
+        }
+    }
+
+    /// A response header.
+    pub fn header(name: &str) -> Place {
+        Place {
+            request: false,
+            kind: Kind::Header { name: name.to_owned() },
+            prop: String::new(),
+            media: String::new(),
+            status: None,
+            read_only: false,
+            write_only: false,
+        }
+    }
+
+    /// The same place in the response of status `code`.
+    pub fn with_status(mut self, code: &str) -> Place {
+        self.status = Some(code.to_owned());
+        self
+    }
+
+    fn nested(&self, name: &str, s: At<'_>) -> Place {
+        let mut p = self.clone();
+        p.prop = if p.prop.is_empty() { name.to_owned() } else { format!("{}/{name}", p.prop) };
+        p.read_only = flag(s.node, "readOnly");
+        p.write_only = flag(s.node, "writeOnly");
+        p
+    }
+
+    fn dir(&self) -> &'static str {
+        if self.request { "request" } else { "response" }
+    }
+
+    /// The subject words of ids at this place, most specific first.
+    fn subjects(&self) -> &'static [&'static str] {
+        let root = self.prop.is_empty();
+        match (&self.kind, root) {
+            // A read-only property is not sent by clients: only its own checks apply.
+            (_, false) if self.request && self.read_only => &["read-only-property"],
+            // A write-only property is never returned: no response check applies.
+            (_, false) if !self.request && self.write_only => &[],
+            (Kind::Body, true) => &["body"],
+            (Kind::Body, false) => &["property"],
+            (Kind::Param { .. }, true) => &["parameter"],
+            (Kind::Param { location, .. }, false) if location == "header" => &["header-property", "parameter-property"],
+            (Kind::Param { .. }, false) => &["parameter-property"],
+            (Kind::Header { .. }, true) => &["header"],
+            (Kind::Header { .. }, false) => &[],
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut s = match &self.kind {
+            Kind::Body if self.prop.is_empty() => format!("the {} body", self.dir()),
+            Kind::Body => format!("the {} property `{}`", self.dir(), self.prop),
+            Kind::Param { location, name } if self.prop.is_empty() => format!("the {location} request parameter `{name}`"),
+            Kind::Param { location, name } => format!("the property `{}` of the {location} request parameter `{name}`", self.prop),
+            Kind::Header { name } => format!("the response header `{name}`"),
+        };
+        match (&self.status, self.media.is_empty()) {
+            (Some(c), false) => s.push_str(&format!(" ({c}, {})", self.media)),
+            (Some(c), true) => s.push_str(&format!(" ({c})")),
+            (None, false) => s.push_str(&format!(" ({})", self.media)),
+            (None, true) => {}
+        }
+        s
+    }
+}
+
+impl<'a> Cx<'a> {
+    /// Emits `aspect` at `place`, under the first id that exists for it.
+    fn aspect(&mut self, place: &Place, aspect: &str, at: At<'_>, key: &str, detail: &str) {
+        for subject in place.subjects() {
+            let id = format!("{}-{subject}-{aspect}", place.dir());
+            if super::ids::level(&id).is_some() {
+                let text = format!("{} {detail}", place.describe());
+                self.emit(&id, Some(if key.is_empty() { loc(at) } else { key_loc(at, key) }), text);
+                return;
+            }
+        }
+    }
+
+    /// Compares the schemas `b` and `r` used at `place`.
+    pub(crate) fn schema(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        let mut visiting = HashSet::new();
+        self.schema_at(place, b, r, &mut visiting, 0);
+    }
+
+    fn schema_at(&mut self, place: &Place, b: At<'a>, r: At<'a>, visiting: &mut HashSet<(usize, usize)>, depth: usize) {
+        let (b, r) = (self.base.deref(b), self.rev.deref(r));
+        if depth > MAX_DEPTH || std::ptr::eq(b.node, r.node) {
+            return;
+        }
+        let key = (std::ptr::from_ref(b.node) as usize, std::ptr::from_ref(r.node) as usize);
+        if !visiting.insert(key) {
+            return;
+        }
+        self.types(place, b, r);
+        self.nullable(place, b, r);
+        self.values(place, b, r);
+        self.bounds(place, b, r);
+        self.pattern(place, b, r);
+        self.keywords(place, b, r);
+        self.compositions(place, b, r, visiting, depth);
+        self.properties(place, b, r, visiting, depth);
+        for (kw, name) in [("items", "items"), ("additionalProperties", "additionalProperties")] {
+            if let (Some(bi), Some(ri)) = (self.base.get_d(b, kw), self.rev.get_d(r, kw))
+                && bi.node.as_map().is_some()
+                && ri.node.as_map().is_some()
+            {
+                let p = place.nested(name, ri);
+                let p = Place { read_only: p.read_only || place.read_only, write_only: p.write_only || place.write_only, ..p };
+                self.schema_at(&p, bi, ri, visiting, depth + 1);
+            }
+        }
+        visiting.remove(&key);
+    }
+
+    fn types(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        let (bt, rt) = (types(b.node), types(r.node));
+        let (bf, rf) = (b.node.get_str("format").unwrap_or(""), r.node.get_str("format").unwrap_or(""));
+        let type_diff = !same_set(&bt, &rt);
+        let format_diff = bf != rf;
+        if !type_diff && !format_diff {
+            return;
+        }
+        if type_diff && (bt.len() > 1 || rt.len() > 1) && !bt.is_empty() && !rt.is_empty() {
+            if subset(&bt, &rt) {
+                self.aspect(place, "list-of-types-widened", r, "type", &format!("types widened from {} to {}", bt.join(", "), rt.join(", ")));
+                return;
+            }
+            if subset(&rt, &bt) {
+                self.aspect(place, "list-of-types-narrowed", r, "type", &format!("types narrowed from {} to {}", bt.join(", "), rt.join(", ")));
+                return;
+            }
+        }
+        let strongly = place.media.is_empty() || is_json(&place.media);
+        let show = |t: &[&str], f: &str| {
+            let t = if t.is_empty() { "any".to_owned() } else { t.join("|") };
+            if f.is_empty() { t } else { format!("{t}/{f}") }
+        };
+        let detail = format!("type/format changed from `{}` to `{}`", show(&bt, bf), show(&rt, rf));
+        let aspect = if place.request {
+            let widened = type_diff && covered(&bt, &rt);
+            let td = type_diff && !widened;
+            let breaking = if td && rt.is_empty() {
+                false
+            } else {
+                let added: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
+                let deleted: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
+                (td && !type_contained(&added, &deleted, strongly)) || (format_diff && !format_contained(&rt, rf, bf))
+            };
+            if breaking {
+                "type-changed"
+            } else if td && !bt.is_empty() && !rt.is_empty() {
+                "type-compatible"
+            } else {
+                "type-generalized"
+            }
+        } else {
+            let narrowed = type_diff && covered(&rt, &bt);
+            let td = type_diff && !narrowed;
+            let breaking = if td && bt.is_empty() {
+                false
+            } else {
+                let added: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
+                let deleted: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
+                (td && !type_contained(&added, &deleted, strongly)) || (format_diff && !format_contained(&bt, bf, rf))
+            };
+            if breaking {
+                if type_diff && covered(&bt, &rt) { "type-generalized" } else { "type-changed" }
+            } else if td && !bt.is_empty() && !rt.is_empty() {
+                "type-compatible"
+            } else {
+                "type-specialized"
+            }
+        };
+        let key = if type_diff { "type" } else { "format" };
+        self.aspect(place, aspect, r, key, &detail);
+    }
+
+    fn nullable(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        match (nullable(b.node), nullable(r.node)) {
+            (false, true) => self.aspect(place, "became-nullable", r, "nullable", "became nullable"),
+            (true, false) => self.aspect(place, "became-not-nullable", r, "nullable", "became not nullable"),
+            _ => {}
+        }
+    }
+
+    fn values(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        let (be, re) = (scalars(b.node, "enum"), scalars(r.node, "enum"));
+        if be.is_none() && re.is_some() {
+            self.aspect(place, "became-enum", r, "enum", "became an enum");
+        }
+        if let (Some(be), Some(re)) = (&be, &re) {
+            for v in be.iter().filter(|v| !re.contains(v)) {
+                self.aspect(place, "enum-value-removed", r, "enum", &format!("lost the enum value `{v}`"));
+            }
+            for v in re.iter().filter(|v| !be.contains(v)) {
+                self.aspect(place, "enum-value-added", r, "enum", &format!("gained the enum value `{v}`"));
+            }
+        }
+        if let (Some(be), Some(re)) = (scalars(b.node, "x-extensible-enum"), scalars(r.node, "x-extensible-enum")) {
+            for v in be.iter().filter(|v| !re.contains(v)) {
+                self.aspect(place, "x-extensible-enum-value-removed", r, "x-extensible-enum", &format!("lost the x-extensible-enum value `{v}`"));
+            }
+        }
+        for (kw, name) in [("const", "const"), ("default", "default-value")] {
+            match (b.node.get(kw), r.node.get(kw)) {
+                (None, Some(v)) => self.aspect(place, &format!("{name}-added"), r, kw, &format!("gained the {kw} `{}`", show(v))),
+                (Some(v), None) => self.aspect(place, &format!("{name}-removed"), r, "", &format!("lost the {kw} `{}`", show(v))),
+                (Some(x), Some(y)) if !same(x, y) => {
+                    self.aspect(place, &format!("{name}-changed"), r, kw, &format!("{kw} changed from `{}` to `{}`", show(x), show(y)));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn bounds(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        const BOUNDS: &[(&str, &str)] = &[
+            ("minimum", "min"),
+            ("maximum", "max"),
+            ("exclusiveMinimum", "exclusive-min"),
+            ("exclusiveMaximum", "exclusive-max"),
+            ("minLength", "min-length"),
+            ("maxLength", "max-length"),
+            ("minItems", "min-items"),
+            ("maxItems", "max-items"),
+            ("minContains", "min-contains"),
+            ("maxContains", "max-contains"),
+        ];
+        for (kw, name) in BOUNDS {
+            let (bv, rv) = (b.node.get(kw).and_then(Node::as_f64), r.node.get(kw).and_then(Node::as_f64));
+            match (bv, rv) {
+                (None, Some(v)) => self.aspect(place, &format!("{name}-set"), r, kw, &format!("gained `{kw}: {v}`")),
+                (Some(v), None) => self.aspect(place, &format!("{name}-unset"), r, "", &format!("lost `{kw}: {v}`")),
+                (Some(x), Some(y)) if y > x => self.aspect(place, &format!("{name}-increased"), r, kw, &format!("`{kw}` increased from {x} to {y}")),
+                (Some(x), Some(y)) if y < x => self.aspect(place, &format!("{name}-decreased"), r, kw, &format!("`{kw}` decreased from {x} to {y}")),
+                _ => {}
+            }
+        }
+    }
+
+    fn pattern(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        match (b.node.get_str("pattern"), r.node.get_str("pattern")) {
+            (None, Some(p)) => self.aspect(place, "pattern-added", r, "pattern", &format!("gained the pattern `{p}`")),
+            (Some(p), None) => self.aspect(place, "pattern-removed", r, "", &format!("lost the pattern `{p}`")),
+            (Some(x), Some(y)) if x != y => {
+                if matches!(y, ".*" | "^.*$" | ".+" | "^.+$" | "^.*" | ".*$") {
+                    self.aspect(place, "pattern-generalized", r, "pattern", &format!("pattern generalized from `{x}` to `{y}`"));
+                } else {
+                    self.aspect(place, "pattern-changed", r, "pattern", &format!("pattern changed from `{x}` to `{y}`"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// JSON Schema 2020-12 keywords (OpenAPI 3.1).
+    fn keywords(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        for (kw, name) in [
+            ("contains", "contains"),
+            ("contentSchema", "content-schema"),
+            ("if", "if"),
+            ("then", "then"),
+            ("else", "else"),
+            ("propertyNames", "property-names"),
+            ("unevaluatedItems", "unevaluated-items"),
+            ("unevaluatedProperties", "unevaluated-properties"),
+        ] {
+            match (b.node.get(kw).is_some(), r.node.get(kw).is_some()) {
+                (false, true) => self.aspect(place, &format!("{name}-added"), r, kw, &format!("gained `{kw}`")),
+                (true, false) => self.aspect(place, &format!("{name}-removed"), r, "", &format!("lost `{kw}`")),
+                _ => {}
+            }
+        }
+        for (kw, name) in [("contentMediaType", "content-media-type"), ("contentEncoding", "content-encoding")] {
+            let (x, y) = (b.node.get_str(kw), r.node.get_str(kw));
+            if x != y {
+                let show = |v: Option<&str>| v.unwrap_or("none").to_owned();
+                self.aspect(place, &format!("{name}-changed"), r, kw, &format!("`{kw}` changed from `{}` to `{}`", show(x), show(y)));
+            }
+        }
+        for (kw, name) in [("dependentRequired", "dependent-required"), ("dependentSchemas", "dependent-schema"), ("patternProperties", "pattern-property")] {
+            let (bm, rm) = (b.node.map_at(kw), r.node.map_at(kw));
+            for (k, v) in bm {
+                let k = k.as_str().unwrap_or_default();
+                match rm.iter().find(|(k2, _)| k2.as_str() == Some(k)) {
+                    None => self.aspect(place, &format!("{name}-removed"), r, "", &format!("lost `{kw}` entry `{k}`")),
+                    Some((_, v2)) if kw == "dependentRequired" && !same(v, v2) => {
+                        self.aspect(place, &format!("{name}-changed"), r, kw, &format!("`{kw}` entry `{k}` changed"));
+                    }
+                    _ => {}
+                }
+            }
+            for (k, _) in rm {
+                let k = k.as_str().unwrap_or_default();
+                if !bm.iter().any(|(k2, _)| k2.as_str() == Some(k)) {
+                    self.aspect(place, &format!("{name}-added"), r, kw, &format!("gained `{kw}` entry `{k}`"));
+                }
+            }
+        }
+        let (bp, rp) = (b.node.seq_at("prefixItems").len(), r.node.seq_at("prefixItems").len());
+        if rp > bp {
+            self.aspect(place, "prefix-items-added", r, "prefixItems", "gained `prefixItems` entries");
+        } else if rp < bp {
+            self.aspect(place, "prefix-items-removed", r, "", "lost `prefixItems` entries");
+        }
+    }
+
+    fn compositions(&mut self, place: &Place, b: At<'a>, r: At<'a>, visiting: &mut HashSet<(usize, usize)>, depth: usize) {
+        for (kw, name) in [("allOf", "all-of"), ("anyOf", "any-of"), ("oneOf", "one-of")] {
+            let (bl, rl) = (raw_items(b, kw), raw_items(r, kw));
+            if bl.is_empty() && rl.is_empty() {
+                continue;
+            }
+            if kw == "oneOf" && bl.is_empty() && b.node.get("anyOf").is_none() && !types(b.node).is_empty() {
+                self.aspect(place, "wrapped-in-one-of", r, kw, "was wrapped in `oneOf`");
+                continue;
+            }
+            // Pair subschemas by `$ref` first, then the rest in order.
+            let mut used = vec![false; rl.len()];
+            let mut pairs = Vec::new();
+            let mut unmatched_b = Vec::new();
+            for bs in &bl {
+                let bref = bs.node.get_str("$ref").map(ref_name);
+                let hit = (0..rl.len()).find(|&j| !used[j] && bref.is_some() && rl[j].node.get_str("$ref").map(ref_name) == bref);
+                match hit {
+                    Some(j) => {
+                        used[j] = true;
+                        pairs.push((*bs, rl[j]));
+                    }
+                    None => unmatched_b.push(*bs),
+                }
+            }
+            let mut unmatched_r: Vec<At<'a>> = (0..rl.len()).filter(|&j| !used[j]).map(|j| rl[j]).collect();
+            // Unnamed subschemas that stayed are compared in order.
+            let n = unmatched_b.iter().filter(|s| s.node.get("$ref").is_none()).count().min(unmatched_r.iter().filter(|s| s.node.get("$ref").is_none()).count());
+            let mut taken = 0;
+            unmatched_b.retain(|bs| {
+                if taken < n && bs.node.get("$ref").is_none()
+                    && let Some(k) = unmatched_r.iter().position(|s| s.node.get("$ref").is_none())
+                {
+                    pairs.push((*bs, unmatched_r.remove(k)));
+                    taken += 1;
+                    return false;
+                }
+                true
+            });
+            for rs in &unmatched_r {
+                let rs_d = self.rev.deref(*rs);
+                if kw == "allOf" && annotation_only(rs_d.node) {
+                    self.aspect(place, "all-of-added-annotation-only", *rs, "", "gained an annotation-only `allOf` subschema");
+                } else {
+                    self.aspect(place, &format!("{name}-added"), *rs, "", &format!("gained a `{kw}` subschema{}", ref_suffix(rs.node)));
+                }
+            }
+            for bs in &unmatched_b {
+                let bs_d = self.base.deref(*bs);
+                if kw == "allOf" && annotation_only(bs_d.node) {
+                    self.aspect(place, "all-of-removed-annotation-only", r, kw, "lost an annotation-only `allOf` subschema");
+                } else {
+                    self.aspect(place, &format!("{name}-removed"), r, kw, &format!("lost a `{kw}` subschema{}", ref_suffix(bs.node)));
+                }
+            }
+            for (bs, rs) in pairs {
+                self.schema_at(place, bs, rs, visiting, depth + 1);
+            }
+        }
+    }
+
+    fn properties(&mut self, place: &Place, b: At<'a>, r: At<'a>, visiting: &mut HashSet<(usize, usize)>, depth: usize) {
+        let bprops = self.base.entries(self.base.get(b, "properties"));
+        let rprops = self.rev.entries(self.rev.get(r, "properties"));
+        let breq = strings(b.node, "required");
+        let rreq = strings(r.node, "required");
+        let header = matches!(&place.kind, Kind::Param { location, .. } if location == "header");
+        let dir = place.dir();
+        for (name, bp) in &bprops {
+            let bin = breq.iter().any(|x| x == name);
+            match rprops.iter().find(|(n, _)| n == name) {
+                None => {
+                    let p = place.nested(name, *bp);
+                    let id = if place.request {
+                        if p.read_only {
+                            continue;
+                        }
+                        "request-property-removed".to_owned()
+                    } else if p.write_only {
+                        format!("response-{}-write-only-property-removed", if bin { "required" } else { "optional" })
+                    } else {
+                        format!("response-{}-property-removed", if bin { "required" } else { "optional" })
+                    };
+                    self.emit(&id, Some(loc(*bp)), format!("removed {}", p.describe()));
+                }
+                Some((_, rp)) => {
+                    let rin = rreq.iter().any(|x| x == name);
+                    let p = place.nested(name, *rp);
+                    let skip = (place.request && p.read_only) || (!place.request && p.write_only);
+                    if bin != rin && !skip {
+                        let at = Some(loc(*rp));
+                        if rin {
+                            let with_default = rp.node.get("default").is_some();
+                            let id = if place.request && header {
+                                "request-header-property-became-required".to_owned()
+                            } else if place.request && with_default {
+                                "request-property-became-required-with-default".to_owned()
+                            } else {
+                                format!("{dir}-property-became-required")
+                            };
+                            self.emit(&id, at, format!("{} became required", p.describe()));
+                        } else {
+                            self.emit(&format!("{dir}-property-became-optional"), at, format!("{} became optional", p.describe()));
+                        }
+                    }
+                    let req = if rin { "required" } else { "optional" };
+                    for (kw, word) in [("readOnly", "read-only"), ("writeOnly", "write-only")] {
+                        let (x, y) = (flag(bp.node, kw), flag(rp.node, kw));
+                        if x != y {
+                            let id = format!("{dir}-{req}-property-became-{}{word}", if y { "" } else { "not-" });
+                            self.emit(&id, Some(key_loc(*rp, kw)), format!("{} became {}{word}", p.describe(), if y { "" } else { "not " }));
+                        }
+                    }
+                    self.schema_at(&p, *bp, *rp, visiting, depth + 1);
+                }
+            }
+        }
+        for (name, rp) in &rprops {
+            if bprops.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let rin = rreq.iter().any(|x| x == name);
+            let p = place.nested(name, *rp);
+            let id = if place.request {
+                if p.read_only {
+                    continue;
+                }
+                if !rin {
+                    "new-optional-request-property"
+                } else if header {
+                    "new-required-request-header-property"
+                } else if rp.node.get("default").is_some() {
+                    "new-required-request-property-with-default"
+                } else {
+                    "new-required-request-property"
+                }
+                .to_owned()
+            } else if p.write_only {
+                format!("response-{}-write-only-property-added", if rin { "required" } else { "optional" })
+            } else {
+                format!("response-{}-property-added", if rin { "required" } else { "optional" })
+            };
+            self.emit(&id, Some(loc(*rp)), format!("added {}", p.describe()));
+        }
+    }
+}
+
+fn ref_name(r: &str) -> &str {
+    r.rsplit('/').next().unwrap_or(r)
+}
+
+fn ref_suffix(n: &Node) -> String {
+    n.get_str("$ref").map(|r| format!(" `{}`", ref_name(r))).unwrap_or_default()
+}
+
+fn raw_items<'a>(at: At<'a>, kw: &str) -> Vec<At<'a>> {
+    at.node.seq_at(kw).iter().map(|node| At { file: at.file, node }).collect()
+}
+
+/// Whether a subschema only annotates (title, description, examples) and constrains nothing.
+fn annotation_only(n: &Node) -> bool {
+    n.as_map().is_some_and(|m| {
+        m.iter().all(|(k, _)| {
+            matches!(k.as_str(), Some("title" | "description" | "example" | "examples" | "deprecated" | "externalDocs" | "$comment"))
+                || k.as_str().is_some_and(|k| k.starts_with("x-"))
+        })
+    })
+}
+
+/// The non-null types of a schema.
+fn types(n: &Node) -> Vec<&str> {
+    let mut out: Vec<&str> = match n.get("type") {
+        Some(t) => match &t.value {
+            Value::Seq(items) => items.iter().filter_map(Node::as_str).collect(),
+            _ => t.as_str().into_iter().collect(),
+        },
+        None => Vec::new(),
+    };
+    out.retain(|t| *t != "null");
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn nullable(n: &Node) -> bool {
+    flag(n, "nullable")
+        || flag(n, "x-nullable")
+        || match n.get("type") {
+            Some(t) => match &t.value {
+                Value::Seq(items) => items.iter().any(|i| i.as_str() == Some("null")),
+                _ => t.as_str() == Some("null"),
+            },
+            None => false,
+        }
+}
+
+fn same_set(a: &[&str], b: &[&str]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+fn subset(a: &[&str], b: &[&str]) -> bool {
+    a.iter().all(|x| b.contains(x))
+}
+
+fn is_subtype(sub: &str, sup: &str) -> bool {
+    sub == sup || (sub == "integer" && sup == "number")
+}
+
+/// Every type of `sub` is one of, or a subtype of one of, `sup`'s.
+fn covered(sub: &[&str], sup: &[&str]) -> bool {
+    !sub.is_empty() && sub.iter().all(|t| sup.iter().any(|s| is_subtype(t, s)))
+}
+
+fn type_contained(to: &[&str], from: &[&str], strongly: bool) -> bool {
+    if to.len() == 1 && from.len() == 1 && is_subtype(from[0], to[0]) {
+        return true;
+    }
+    if !strongly {
+        return to.is_empty() || (to.len() == 1 && to[0] == "string");
+    }
+    false
+}
+
+/// Whether values of format `from` are all valid in format `to`, for a schema of types `ty`.
+fn format_contained(ty: &[&str], to: &str, from: &str) -> bool {
+    if to.is_empty() {
+        return true;
+    }
+    if ty.len() != 1 {
+        return false;
+    }
+    match ty[0] {
+        "number" => to == "double" && from == "float",
+        "integer" => (to == "int64" && from == "int32") || (to == "bigint" && matches!(from, "int32" | "int64")),
+        "string" => to == "date-time" && matches!(from, "date" | "time"),
+        _ => false,
+    }
+}
+
+fn is_json(media: &str) -> bool {
+    let m = media.split(';').next().unwrap_or("").trim();
+    m == "application/json" || m.ends_with("+json")
+}
+
+fn scalars(n: &Node, key: &str) -> Option<Vec<String>> {
+    let s = n.get(key)?.as_seq()?;
+    Some(s.iter().map(show).collect())
+}
+
+fn strings(n: &Node, key: &str) -> Vec<String> {
+    n.seq_at(key).iter().filter_map(Node::as_str).map(str::to_owned).collect()
+}
+
+/// A short text for a value: its scalar text, or a compact form of a collection.
+fn show(n: &Node) -> String {
+    match &n.value {
+        Value::Scalar(s) => s.text.to_string(),
+        Value::Seq(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Value::Map(entries) => format!(
+            "{{{}}}",
+            entries.iter().map(|(k, v)| format!("{}: {}", show(k), show(v))).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
