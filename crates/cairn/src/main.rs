@@ -17,6 +17,8 @@ use cairn_ingest::{InputPath, Options};
 use cairn_render::Report;
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod diff;
+
 /// A microservices architect in one binary.
 #[derive(Parser)]
 #[command(name = "cairn", version, about, long_about = None)]
@@ -64,6 +66,9 @@ enum Command {
         #[arg(long, value_name = "RULE")]
         ignore: Vec<String>,
     },
+    /// Compare two versions of an API contract and report breaking changes;
+    /// exit 1 when a change is at or above `--fail-on`.
+    Diff(diff::DiffArgs),
     /// List every rule: code, name, category, default severity and what it finds.
     Rules {
         /// Show severities for this profile (default dev).
@@ -290,6 +295,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", cairn_render::json::to_string(&resp));
             Ok(exit_for(&s))
         }
+        Command::Diff(args) => diff::run(&args),
         Command::Check {
             inputs,
             format,

@@ -9,7 +9,9 @@
 //! the input (YAML that does not parse, a `$ref` that resolves nowhere)
 //! are [`Diagnostic`]s, and the rest of the comparison still runs.
 
+pub mod filter;
 pub mod openapi;
+pub mod output;
 
 use cairn_source::Loc;
 use serde::Serialize;

@@ -62,7 +62,15 @@ pub(crate) struct Cx<'a> {
 /// Compares two specifications.
 pub fn compare(base: Spec<'_>, rev: Spec<'_>, opts: &Options) -> Vec<Change> {
     let today = opts.today.unwrap_or_else(today_days);
-    let mut cx = Cx { base, rev, opts, today, out: Vec::new(), path: String::new(), method: String::new() };
+    let mut cx = Cx {
+        base,
+        rev,
+        opts,
+        today,
+        out: Vec::new(),
+        path: String::new(),
+        method: String::new(),
+    };
     cx.paths();
     cx.webhooks();
     cx.security_schemes();
@@ -71,7 +79,9 @@ pub fn compare(base: Spec<'_>, rev: Spec<'_>, opts: &Options) -> Vec<Change> {
         b.level
             .cmp(&a.level)
             .then_with(|| a.path.cmp(&b.path))
-            .then_with(|| method_rank(a.operation.as_deref()).cmp(&method_rank(b.operation.as_deref())))
+            .then_with(|| {
+                method_rank(a.operation.as_deref()).cmp(&method_rank(b.operation.as_deref()))
+            })
             .then_with(|| a.id.cmp(b.id))
             .then_with(|| a.text.cmp(&b.text))
     });
@@ -80,8 +90,12 @@ pub fn compare(base: Spec<'_>, rev: Spec<'_>, opts: &Options) -> Vec<Change> {
 }
 
 fn method_rank(m: Option<&str>) -> usize {
-    m.and_then(|m| super::spec::METHODS.iter().position(|x| x.eq_ignore_ascii_case(m)))
-        .unwrap_or(usize::MAX)
+    m.and_then(|m| {
+        super::spec::METHODS
+            .iter()
+            .position(|x| x.eq_ignore_ascii_case(m))
+    })
+    .unwrap_or(usize::MAX)
 }
 
 impl<'a> Cx<'a> {
@@ -108,7 +122,10 @@ impl<'a> Cx<'a> {
         {
             return true;
         }
-        self.opts.exclude_paths.as_ref().is_some_and(|e| e.is_match(path))
+        self.opts
+            .exclude_paths
+            .as_ref()
+            .is_some_and(|e| e.is_match(path))
     }
 
     fn keyed(&self, spec: Spec<'a>, is_base: bool) -> Vec<(String, &'a str, At<'a>)> {
@@ -143,8 +160,16 @@ impl<'a> Cx<'a> {
     fn paths(&mut self) {
         let base = self.keyed(self.base, true);
         let rev = self.keyed(self.rev, false);
-        let rev_by: HashMap<&str, usize> = rev.iter().enumerate().map(|(i, (k, _, _))| (k.as_str(), i)).collect();
-        let base_by: HashMap<&str, usize> = base.iter().enumerate().map(|(i, (k, _, _))| (k.as_str(), i)).collect();
+        let rev_by: HashMap<&str, usize> = rev
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _, _))| (k.as_str(), i))
+            .collect();
+        let base_by: HashMap<&str, usize> = base
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _, _))| (k.as_str(), i))
+            .collect();
         for (key, bp, bitem) in &base {
             match rev_by.get(key.as_str()) {
                 None => {
@@ -171,7 +196,11 @@ impl<'a> Cx<'a> {
                 self.path = (*rp).to_owned();
                 for op in self.rev.operations(*ritem) {
                     self.method = op.method.to_owned();
-                    self.emit("endpoint-added", Some(loc(op.node)), format!("endpoint added: {} {rp}", op.method.to_ascii_uppercase()));
+                    self.emit(
+                        "endpoint-added",
+                        Some(loc(op.node)),
+                        format!("endpoint added: {} {rp}", op.method.to_ascii_uppercase()),
+                    );
                 }
             }
         }
@@ -192,7 +221,7 @@ impl<'a> Cx<'a> {
         false
     }
 
-    fn min_stability(&self) -> usize {
+    pub(crate) fn min_stability(&self) -> usize {
         self.opts.stability_level.unwrap_or(2)
     }
 
@@ -204,25 +233,51 @@ impl<'a> Cx<'a> {
 
     fn removed_op(&mut self, op: Op<'a>, whole_path: bool) {
         let (without, with, before) = if whole_path {
-            ("api-path-removed-without-deprecation", "api-path-removed-with-deprecation", "api-path-removed-before-sunset")
+            (
+                "api-path-removed-without-deprecation",
+                "api-path-removed-with-deprecation",
+                "api-path-removed-before-sunset",
+            )
         } else {
-            ("api-removed-without-deprecation", "api-removed-with-deprecation", "api-removed-before-sunset")
+            (
+                "api-removed-without-deprecation",
+                "api-removed-with-deprecation",
+                "api-removed-before-sunset",
+            )
         };
         let what = format!("{} {}", op.method.to_ascii_uppercase(), self.path);
         let at = Some(loc(op.node));
         if !flag(op.node.node, "deprecated") {
-            self.emit(without, at, format!("{what} was removed without being deprecated first"));
+            self.emit(
+                without,
+                at,
+                format!("{what} was removed without being deprecated first"),
+            );
             return;
         }
         match sunset(op.node.node) {
             None => {
-                self.emit(with, at, format!("{what} was removed after being deprecated"));
+                self.emit(
+                    with,
+                    at,
+                    format!("{what} was removed after being deprecated"),
+                );
             }
             Some(Err(v)) => {
-                self.emit("api-path-sunset-parse", Some(key_loc(op.node, "x-sunset")), format!("the sunset date `{v}` of {what} is not a date (YYYY-MM-DD or RFC 3339)"));
+                self.emit(
+                    "api-path-sunset-parse",
+                    Some(key_loc(op.node, "x-sunset")),
+                    format!(
+                        "the sunset date `{v}` of {what} is not a date (YYYY-MM-DD or RFC 3339)"
+                    ),
+                );
             }
             Some(Ok(d)) if self.today < d => {
-                self.emit(before, at, format!("{what} was removed before its sunset date {}", show_date(d)));
+                self.emit(
+                    before,
+                    at,
+                    format!("{what} was removed before its sunset date {}", show_date(d)),
+                );
             }
             Some(Ok(_)) => {}
         }
@@ -248,7 +303,11 @@ impl<'a> Cx<'a> {
         for rop in &rops {
             if !bops.iter().any(|b| b.method == rop.method) {
                 self.method = rop.method.to_owned();
-                self.emit("endpoint-added", Some(loc(rop.node)), format!("endpoint added: {} {rp}", rop.method.to_ascii_uppercase()));
+                self.emit(
+                    "endpoint-added",
+                    Some(loc(rop.node)),
+                    format!("endpoint added: {} {rp}", rop.method.to_ascii_uppercase()),
+                );
             }
         }
     }
@@ -262,8 +321,16 @@ impl<'a> Cx<'a> {
             let bi = STABILITY.iter().position(|s| *s == bs).unwrap_or(3);
             let ri = STABILITY.iter().position(|s| *s == rs).unwrap_or(3);
             if bi != ri && bi >= self.min_stability() {
-                let (id, verb) = if ri < bi { ("api-stability-decreased", "decreased") } else { ("api-stability-increased", "increased") };
-                self.emit(id, Some(key_loc(r.node, "x-stability-level")), format!("stability level {verb} from {bs} to {rs}"));
+                let (id, verb) = if ri < bi {
+                    ("api-stability-decreased", "decreased")
+                } else {
+                    ("api-stability-increased", "increased")
+                };
+                self.emit(
+                    id,
+                    Some(key_loc(r.node, "x-stability-level")),
+                    format!("stability level {verb} from {bs} to {rs}"),
+                );
             }
         }
         if bad_rev || !self.included(r) {
@@ -279,16 +346,25 @@ impl<'a> Cx<'a> {
     }
 
     fn deprecation(&mut self, b: Op<'a>, r: Op<'a>) {
-        let (bd, rd) = (flag(b.node.node, "deprecated"), flag(r.node.node, "deprecated"));
+        let (bd, rd) = (
+            flag(b.node.node, "deprecated"),
+            flag(r.node.node, "deprecated"),
+        );
         if bd == rd {
             return;
         }
         let at = Some(key_loc(r.node, "deprecated"));
         if !rd {
-            self.emit("endpoint-reactivated", at, "endpoint reactivated: it is no longer deprecated".into());
+            self.emit(
+                "endpoint-reactivated",
+                at,
+                "endpoint reactivated: it is no longer deprecated".into(),
+            );
             return;
         }
-        let Ok(st) = stability(r.node.node) else { return };
+        let Ok(st) = stability(r.node.node) else {
+            return;
+        };
         let days = self.deprecation_days(st);
         match sunset(r.node.node) {
             None if days > 0 => {
@@ -298,18 +374,30 @@ impl<'a> Cx<'a> {
                 self.emit("endpoint-deprecated", at, "endpoint deprecated".into());
             }
             Some(Err(v)) => {
-                self.emit("api-deprecated-sunset-parse", Some(key_loc(r.node, "x-sunset")), format!("the sunset date `{v}` is not a date (YYYY-MM-DD or RFC 3339)"));
+                self.emit(
+                    "api-deprecated-sunset-parse",
+                    Some(key_loc(r.node, "x-sunset")),
+                    format!("the sunset date `{v}` is not a date (YYYY-MM-DD or RFC 3339)"),
+                );
             }
             Some(Ok(d)) if d - self.today < i64::from(days) => {
-                self.emit("api-sunset-date-too-small", Some(key_loc(r.node, "x-sunset")), format!("sunset date {} is less than {days} days away", show_date(d)));
+                self.emit(
+                    "api-sunset-date-too-small",
+                    Some(key_loc(r.node, "x-sunset")),
+                    format!("sunset date {} is less than {days} days away", show_date(d)),
+                );
             }
             Some(Ok(d)) => {
-                self.emit("endpoint-deprecated-with-sunset", at, format!("endpoint deprecated with sunset date {}", show_date(d)));
+                self.emit(
+                    "endpoint-deprecated-with-sunset",
+                    at,
+                    format!("endpoint deprecated with sunset date {}", show_date(d)),
+                );
             }
         }
     }
 
-    fn deprecation_days(&self, stability: Option<&str>) -> u32 {
+    pub(crate) fn deprecation_days(&self, stability: Option<&str>) -> u32 {
         match stability {
             Some("draft" | "alpha") => 0,
             Some("beta") => self.opts.deprecation_days_beta,
@@ -324,22 +412,41 @@ impl<'a> Cx<'a> {
         let (bs, rs) = (b.node.node.get("x-sunset"), r.node.node.get("x-sunset"));
         match (bs, rs) {
             (Some(_), None) => {
-                self.emit("sunset-deleted", Some(loc(r.node)), "the sunset date of a deprecated endpoint was removed".into());
+                self.emit(
+                    "sunset-deleted",
+                    Some(loc(r.node)),
+                    "the sunset date of a deprecated endpoint was removed".into(),
+                );
             }
             (Some(bv), Some(rv)) if !same(bv, rv) => {
-                let (Some(Ok(bd)), Some(Ok(rd))) = (sunset(b.node.node), sunset(r.node.node)) else {
-                    if let Some(Err(v)) = sunset(r.node.node).or_else(|| sunset(b.node.node)) {
-                        self.emit("api-path-sunset-parse", Some(key_loc(r.node, "x-sunset")), format!("the sunset date `{v}` is not a date (YYYY-MM-DD or RFC 3339)"));
+                let (Some(Ok(bd)), Some(Ok(rd))) = (sunset(b.node.node), sunset(r.node.node))
+                else {
+                    let bad = [sunset(r.node.node), sunset(b.node.node)]
+                        .into_iter()
+                        .flatten()
+                        .find_map(Result::err);
+                    if let Some(v) = bad {
+                        self.emit(
+                            "api-path-sunset-parse",
+                            Some(key_loc(r.node, "x-sunset")),
+                            format!("the sunset date `{v}` is not a date (YYYY-MM-DD or RFC 3339)"),
+                        );
                     }
                     return;
                 };
-                let Ok(st) = stability(r.node.node) else { return };
+                let Ok(st) = stability(r.node.node) else {
+                    return;
+                };
                 let days = self.deprecation_days(st);
                 if bd > rd && rd - self.today < i64::from(days) {
                     self.emit(
                         "api-sunset-date-changed-too-small",
                         Some(key_loc(r.node, "x-sunset")),
-                        format!("sunset date moved earlier from {} to {}, less than {days} days away", show_date(bd), show_date(rd)),
+                        format!(
+                            "sunset date moved earlier from {} to {}, less than {days} days away",
+                            show_date(bd),
+                            show_date(rd)
+                        ),
                     );
                 }
             }
@@ -348,31 +455,60 @@ impl<'a> Cx<'a> {
     }
 
     fn op_metadata(&mut self, b: Op<'a>, r: Op<'a>) {
-        let (bid, rid) = (b.node.node.get_str("operationId"), r.node.node.get_str("operationId"));
+        let (bid, rid) = (
+            b.node.node.get_str("operationId"),
+            r.node.node.get_str("operationId"),
+        );
         match (bid, rid) {
             (None, Some(v)) => {
-                self.emit("api-operation-id-added", Some(key_loc(r.node, "operationId")), format!("operation id `{v}` added"));
+                self.emit(
+                    "api-operation-id-added",
+                    Some(key_loc(r.node, "operationId")),
+                    format!("operation id `{v}` added"),
+                );
             }
             (Some(v), None) => {
-                self.emit("api-operation-id-removed", Some(loc(b.node)), format!("operation id `{v}` removed"));
+                self.emit(
+                    "api-operation-id-removed",
+                    Some(loc(b.node)),
+                    format!("operation id `{v}` removed"),
+                );
             }
             (Some(x), Some(y)) if x != y => {
-                self.emit("api-operation-id-removed", Some(key_loc(r.node, "operationId")), format!("operation id changed from `{x}` to `{y}`"));
+                self.emit(
+                    "api-operation-id-removed",
+                    Some(key_loc(r.node, "operationId")),
+                    format!("operation id changed from `{x}` to `{y}`"),
+                );
             }
             _ => {}
         }
         let tags = |o: Op<'a>| -> Vec<String> {
-            o.node.node.seq_at("tags").iter().filter_map(Node::as_str).map(str::to_owned).collect()
+            o.node
+                .node
+                .seq_at("tags")
+                .iter()
+                .filter_map(Node::as_str)
+                .map(str::to_owned)
+                .collect()
         };
         let (bt, rt) = (tags(b), tags(r));
         for t in &bt {
             if !rt.contains(t) {
-                self.emit("api-tag-removed", Some(key_loc(r.node, "tags")), format!("tag `{t}` removed"));
+                self.emit(
+                    "api-tag-removed",
+                    Some(key_loc(r.node, "tags")),
+                    format!("tag `{t}` removed"),
+                );
             }
         }
         for t in &rt {
             if !bt.contains(t) {
-                self.emit("api-tag-added", Some(key_loc(r.node, "tags")), format!("tag `{t}` added"));
+                self.emit(
+                    "api-tag-added",
+                    Some(key_loc(r.node, "tags")),
+                    format!("tag `{t}` added"),
+                );
             }
         }
     }
@@ -395,7 +531,10 @@ impl<'a> Cx<'a> {
         };
         let bkeys: Vec<_> = bparams.iter().map(|p| key(p, &bpath)).collect();
         let rkeys: Vec<_> = rparams.iter().map(|p| key(p, &rpath)).collect();
-        let find = |keys: &[(String, String)], k: &(String, String)| keys.iter().position(|x| x.0 == k.0 && same_name(&k.0, &x.1, &k.1));
+        let find = |keys: &[(String, String)], k: &(String, String)| {
+            keys.iter()
+                .position(|x| x.0 == k.0 && same_name(&k.0, &x.1, &k.1))
+        };
         for (i, bp) in bparams.iter().enumerate() {
             match find(&rkeys, &bkeys[i]) {
                 None => self.param_removed(bp, r),
@@ -409,11 +548,23 @@ impl<'a> Cx<'a> {
             let at = Some(loc(rp.node));
             let (loc_, name) = (&rp.location, &rp.name);
             if rp.location == "path" {
-                self.emit("new-request-path-parameter", at, format!("added the path request parameter `{name}`"));
+                self.emit(
+                    "new-request-path-parameter",
+                    at,
+                    format!("added the path request parameter `{name}`"),
+                );
             } else if flag(rp.node.node, "required") {
-                self.emit("new-required-request-parameter", at, format!("added the required {loc_} request parameter `{name}`"));
+                self.emit(
+                    "new-required-request-parameter",
+                    at,
+                    format!("added the required {loc_} request parameter `{name}`"),
+                );
             } else {
-                self.emit("new-optional-request-parameter", at, format!("added the optional {loc_} request parameter `{name}`"));
+                self.emit(
+                    "new-optional-request-parameter",
+                    at,
+                    format!("added the optional {loc_} request parameter `{name}`"),
+                );
             }
         }
     }
@@ -435,18 +586,39 @@ impl<'a> Cx<'a> {
         let (l, n) = (&p.location, &p.name);
         let at = Some(loc(p.node));
         if !flag(p.node.node, "deprecated") {
-            self.emit("request-parameter-removed", at, format!("removed the {l} request parameter `{n}`"));
+            self.emit(
+                "request-parameter-removed",
+                at,
+                format!("removed the {l} request parameter `{n}`"),
+            );
             return;
         }
         match sunset(p.node.node) {
             None => {
-                self.emit("request-parameter-removed-with-deprecation", at, format!("removed the deprecated {l} request parameter `{n}`"));
+                self.emit(
+                    "request-parameter-removed-with-deprecation",
+                    at,
+                    format!("removed the deprecated {l} request parameter `{n}`"),
+                );
             }
             Some(Err(v)) => {
-                self.emit("request-parameter-sunset-parse", Some(key_loc(p.node, "x-sunset")), format!("the sunset date `{v}` of the {l} request parameter `{n}` is not a date"));
+                self.emit(
+                    "request-parameter-sunset-parse",
+                    Some(key_loc(p.node, "x-sunset")),
+                    format!(
+                        "the sunset date `{v}` of the {l} request parameter `{n}` is not a date"
+                    ),
+                );
             }
             Some(Ok(d)) if self.today < d => {
-                self.emit("request-parameter-removed-before-sunset", at, format!("removed the {l} request parameter `{n}` before its sunset date {}", show_date(d)));
+                self.emit(
+                    "request-parameter-removed-before-sunset",
+                    at,
+                    format!(
+                        "removed the {l} request parameter `{n}` before its sunset date {}",
+                        show_date(d)
+                    ),
+                );
             }
             Some(Ok(_)) => {}
         }
@@ -454,11 +626,22 @@ impl<'a> Cx<'a> {
 
     fn param_changed(&mut self, bp: &Param<'a>, rp: &Param<'a>) {
         let (l, n) = (rp.location.clone(), rp.name.clone());
-        let (breq, rreq) = (flag(bp.node.node, "required"), flag(rp.node.node, "required"));
+        let (breq, rreq) = (
+            flag(bp.node.node, "required"),
+            flag(rp.node.node, "required"),
+        );
         if !breq && rreq {
-            self.emit("request-parameter-became-required", Some(key_loc(rp.node, "required")), format!("the {l} request parameter `{n}` became required"));
+            self.emit(
+                "request-parameter-became-required",
+                Some(key_loc(rp.node, "required")),
+                format!("the {l} request parameter `{n}` became required"),
+            );
         } else if breq && !rreq && l != "path" {
-            self.emit("request-parameter-became-optional", Some(key_loc(rp.node, "required")), format!("the {l} request parameter `{n}` became optional"));
+            self.emit(
+                "request-parameter-became-optional",
+                Some(key_loc(rp.node, "required")),
+                format!("the {l} request parameter `{n}` became optional"),
+            );
         }
         self.param_deprecation(bp, rp);
         // Swagger 2.0 and 3.x `x-extensible-enum` on the parameter.
@@ -472,29 +655,49 @@ impl<'a> Cx<'a> {
 
     fn param_deprecation(&mut self, bp: &Param<'a>, rp: &Param<'a>) {
         let (l, n) = (&rp.location, &rp.name);
-        let (bd, rd) = (flag(bp.node.node, "deprecated"), flag(rp.node.node, "deprecated"));
+        let (bd, rd) = (
+            flag(bp.node.node, "deprecated"),
+            flag(rp.node.node, "deprecated"),
+        );
         let at = Some(key_loc(rp.node, "deprecated"));
         if bd && !rd {
-            self.emit("request-parameter-reactivated", at, format!("the {l} request parameter `{n}` is no longer deprecated"));
+            self.emit(
+                "request-parameter-reactivated",
+                at,
+                format!("the {l} request parameter `{n}` is no longer deprecated"),
+            );
             return;
         }
         if !bd && rd {
             let days = self.deprecation_days(stability(rp.node.node).ok().flatten());
             match sunset(rp.node.node) {
                 None if days > 0 => {
-                    self.emit("request-parameter-deprecated-sunset-missing", at, format!("the {l} request parameter `{n}` was deprecated without a sunset date"));
-                }
-                None => {
-                    self.emit("request-parameter-deprecated", at, format!("the {l} request parameter `{n}` was deprecated"));
+                    self.emit(
+                        "request-parameter-deprecated-sunset-missing",
+                        at,
+                        format!(
+                            "the {l} request parameter `{n}` was deprecated without a sunset date"
+                        ),
+                    );
                 }
                 Some(Err(v)) => {
-                    self.emit("request-parameter-sunset-parse", Some(key_loc(rp.node, "x-sunset")), format!("the sunset date `{v}` of the {l} request parameter `{n}` is not a date"));
+                    self.emit(
+                        "request-parameter-sunset-parse",
+                        Some(key_loc(rp.node, "x-sunset")),
+                        format!(
+                            "the sunset date `{v}` of the {l} request parameter `{n}` is not a date"
+                        ),
+                    );
                 }
                 Some(Ok(d)) if d - self.today < i64::from(days) => {
                     self.emit("request-parameter-sunset-date-too-small", Some(key_loc(rp.node, "x-sunset")), format!("the sunset date {} of the {l} request parameter `{n}` is less than {days} days away", show_date(d)));
                 }
-                Some(Ok(_)) => {
-                    self.emit("request-parameter-deprecated", at, format!("the {l} request parameter `{n}` was deprecated"));
+                None | Some(Ok(_)) => {
+                    self.emit(
+                        "request-parameter-deprecated",
+                        at,
+                        format!("the {l} request parameter `{n}` was deprecated"),
+                    );
                 }
             }
             return;
@@ -504,18 +707,21 @@ impl<'a> Cx<'a> {
                 (Some(_), None) => {
                     self.emit("request-parameter-sunset-deleted", Some(loc(rp.node)), format!("the sunset date of the deprecated {l} request parameter `{n}` was removed"));
                 }
-                (Some(bv), Some(rv)) if !same(bv, rv) => match (sunset(bp.node.node), sunset(rp.node.node)) {
-                    (Some(Ok(bd)), Some(Ok(rd))) => {
-                        let days = self.deprecation_days(stability(rp.node.node).ok().flatten());
-                        if bd > rd && rd - self.today < i64::from(days) {
-                            self.emit("request-parameter-sunset-date-changed-too-small", Some(key_loc(rp.node, "x-sunset")), format!("the sunset date of the {l} request parameter `{n}` moved earlier to {}", show_date(rd)));
+                (Some(bv), Some(rv)) if !same(bv, rv) => {
+                    match (sunset(bp.node.node), sunset(rp.node.node)) {
+                        (Some(Ok(bd)), Some(Ok(rd))) => {
+                            let days =
+                                self.deprecation_days(stability(rp.node.node).ok().flatten());
+                            if bd > rd && rd - self.today < i64::from(days) {
+                                self.emit("request-parameter-sunset-date-changed-too-small", Some(key_loc(rp.node, "x-sunset")), format!("the sunset date of the {l} request parameter `{n}` moved earlier to {}", show_date(rd)));
+                            }
                         }
+                        (_, Some(Err(v))) | (Some(Err(v)), _) => {
+                            self.emit("request-parameter-sunset-parse", Some(key_loc(rp.node, "x-sunset")), format!("the sunset date `{v}` of the {l} request parameter `{n}` is not a date"));
+                        }
+                        _ => {}
                     }
-                    (_, Some(Err(v))) | (Some(Err(v)), _) => {
-                        self.emit("request-parameter-sunset-parse", Some(key_loc(rp.node, "x-sunset")), format!("the sunset date `{v}` of the {l} request parameter `{n}` is not a date"));
-                    }
-                    _ => {}
-                },
+                }
                 _ => {}
             }
         }
@@ -526,43 +732,73 @@ impl<'a> Cx<'a> {
             (None, None) => {}
             (None, Some(rb)) => {
                 if rb.required {
-                    self.emit("request-body-added-required", Some(loc(rb.node)), "added a required request body".into());
+                    self.emit(
+                        "request-body-added-required",
+                        Some(loc(rb.node)),
+                        "added a required request body".into(),
+                    );
                 } else {
-                    self.emit("request-body-added-optional", Some(loc(rb.node)), "added an optional request body".into());
+                    self.emit(
+                        "request-body-added-optional",
+                        Some(loc(rb.node)),
+                        "added an optional request body".into(),
+                    );
                 }
             }
             (Some(bb), None) => {
-                self.emit("request-body-removed", Some(loc(bb.node)), "removed the request body".into());
+                self.emit(
+                    "request-body-removed",
+                    Some(loc(bb.node)),
+                    "removed the request body".into(),
+                );
             }
             (Some(bb), Some(rb)) => {
                 if !bb.required && rb.required {
-                    self.emit("request-body-became-required", Some(key_loc(rb.node, "required")), "the request body became required".into());
+                    self.emit(
+                        "request-body-became-required",
+                        Some(key_loc(rb.node, "required")),
+                        "the request body became required".into(),
+                    );
                 } else if bb.required && !rb.required {
-                    self.emit("request-body-became-optional", Some(key_loc(rb.node, "required")), "the request body became optional".into());
+                    self.emit(
+                        "request-body-became-optional",
+                        Some(key_loc(rb.node, "required")),
+                        "the request body became optional".into(),
+                    );
                 }
                 for (m, bmt, bs) in &bb.content.media {
                     match rb.content.media.iter().find(|(x, _, _)| x == m) {
                         None => {
-                            self.emit("request-body-media-type-removed", Some(loc(*bmt)), format!("removed the media type `{m}` from the request body"));
+                            self.emit(
+                                "request-body-media-type-removed",
+                                Some(loc(*bmt)),
+                                format!("removed the media type `{m}` from the request body"),
+                            );
                         }
                         Some((_, rmt, rs)) => match (bs, rs) {
                             (None, Some(_)) => {
-                                self.emit("request-body-media-type-schema-added", Some(loc(*rmt)), format!("added a schema to the request media type `{m}`"));
-                            }
-                            (Some(_), None) => {
-                                self.emit("request-body-media-type-schema-removed", Some(loc(*bmt)), format!("removed the schema of the request media type `{m}`"));
+                                self.emit(
+                                    "request-body-media-type-schema-added",
+                                    Some(loc(*rmt)),
+                                    format!("added a schema to the request media type `{m}`"),
+                                );
                             }
                             (Some(bs), Some(rs)) => {
                                 let place = super::schema::Place::body(true, m);
                                 self.schema(&place, *bs, *rs);
                             }
-                            (None, None) => {}
+                            // A request schema removed accepts more: not reported, like oasdiff.
+                            (_, None) => {}
                         },
                     }
                 }
                 for (m, rmt, _) in &rb.content.media {
                     if !bb.content.media.iter().any(|(x, _, _)| x == m) {
-                        self.emit("request-body-media-type-added", Some(loc(*rmt)), format!("added the media type `{m}` to the request body"));
+                        self.emit(
+                            "request-body-media-type-added",
+                            Some(loc(*rmt)),
+                            format!("added the media type `{m}` to the request body"),
+                        );
                     }
                 }
             }
@@ -576,33 +812,50 @@ impl<'a> Cx<'a> {
             let success = is_success(code);
             match rr.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)) {
                 None => {
-                    let id = if success { "response-success-status-removed" } else { "response-non-success-status-removed" };
-                    self.emit(id, Some(loc(bresp.node)), format!("removed the {code} response"));
+                    let id = if success {
+                        "response-success-status-removed"
+                    } else {
+                        "response-non-success-status-removed"
+                    };
+                    self.emit(
+                        id,
+                        Some(loc(bresp.node)),
+                        format!("removed the {code} response"),
+                    );
                 }
                 Some((_, rresp)) => {
                     for (m, bmt, bs) in &bresp.content.media {
                         match rresp.content.media.iter().find(|(x, _, _)| x == m) {
                             None => {
-                                self.emit("response-media-type-removed", Some(loc(*bmt)), format!("removed the media type `{m}` from the {code} response"));
+                                self.emit(
+                                    "response-media-type-removed",
+                                    Some(loc(*bmt)),
+                                    format!(
+                                        "removed the media type `{m}` from the {code} response"
+                                    ),
+                                );
                             }
-                            Some((_, rmt, rs)) => match (bs, rs) {
-                                (None, Some(_)) => {
-                                    self.emit("response-body-media-type-schema-added", Some(loc(*rmt)), format!("added a schema to the {code} response media type `{m}`"));
-                                }
+                            Some((_, _, rs)) => match (bs, rs) {
                                 (Some(_), None) => {
                                     self.emit("response-body-media-type-schema-removed", Some(loc(*bmt)), format!("removed the schema of the {code} response media type `{m}`"));
                                 }
                                 (Some(bs), Some(rs)) => {
-                                    let place = super::schema::Place::body(false, m).with_status(code);
+                                    let place =
+                                        super::schema::Place::body(false, m).with_status(code);
                                     self.schema(&place, *bs, *rs);
                                 }
-                                (None, None) => {}
+                                // A response schema added only describes more: not reported.
+                                (None, _) => {}
                             },
                         }
                     }
                     for (m, rmt, _) in &rresp.content.media {
                         if !bresp.content.media.iter().any(|(x, _, _)| x == m) {
-                            self.emit("response-media-type-added", Some(loc(*rmt)), format!("added the media type `{m}` to the {code} response"));
+                            self.emit(
+                                "response-media-type-added",
+                                Some(loc(*rmt)),
+                                format!("added the media type `{m}` to the {code} response"),
+                            );
                         }
                     }
                     self.response_headers(code, bresp, rresp);
@@ -611,22 +864,51 @@ impl<'a> Cx<'a> {
         }
         for (code, rresp) in &rr {
             if !br.iter().any(|(c, _)| c.eq_ignore_ascii_case(code)) {
-                let id = if is_success(code) { "response-success-status-added" } else { "response-non-success-status-added" };
-                self.emit(id, Some(loc(rresp.node)), format!("added the {code} response"));
+                let id = if is_success(code) {
+                    "response-success-status-added"
+                } else {
+                    "response-non-success-status-added"
+                };
+                self.emit(
+                    id,
+                    Some(loc(rresp.node)),
+                    format!("added the {code} response"),
+                );
             }
         }
     }
 
-    fn response_headers(&mut self, code: &str, b: &super::spec::Response<'a>, r: &super::spec::Response<'a>) {
+    fn response_headers(
+        &mut self,
+        code: &str,
+        b: &super::spec::Response<'a>,
+        r: &super::spec::Response<'a>,
+    ) {
         for (name, bh, bs) in &b.headers {
-            match r.headers.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
+            match r
+                .headers
+                .iter()
+                .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            {
                 None => {
-                    let id = if flag(bh.node, "required") { "required-response-header-removed" } else { "optional-response-header-removed" };
-                    self.emit(id, Some(loc(*bh)), format!("removed the header `{name}` from the {code} response"));
+                    let id = if flag(bh.node, "required") {
+                        "required-response-header-removed"
+                    } else {
+                        "optional-response-header-removed"
+                    };
+                    self.emit(
+                        id,
+                        Some(loc(*bh)),
+                        format!("removed the header `{name}` from the {code} response"),
+                    );
                 }
                 Some((_, rh, rs)) => {
                     if flag(bh.node, "required") && !flag(rh.node, "required") {
-                        self.emit("response-header-became-optional", Some(key_loc(*rh, "required")), format!("the header `{name}` of the {code} response became optional"));
+                        self.emit(
+                            "response-header-became-optional",
+                            Some(key_loc(*rh, "required")),
+                            format!("the header `{name}` of the {code} response became optional"),
+                        );
                     }
                     if let (Some(bs), Some(rs)) = (bs, rs) {
                         let place = super::schema::Place::header(name).with_status(code);
@@ -636,44 +918,90 @@ impl<'a> Cx<'a> {
             }
         }
         for (name, rh, _) in &r.headers {
-            if !b.headers.iter().any(|(n, _, _)| n.eq_ignore_ascii_case(name)) {
-                self.emit("response-header-added", Some(loc(*rh)), format!("added the header `{name}` to the {code} response"));
+            if !b
+                .headers
+                .iter()
+                .any(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            {
+                self.emit(
+                    "response-header-added",
+                    Some(loc(*rh)),
+                    format!("added the header `{name}` to the {code} response"),
+                );
             }
         }
     }
 
     fn security(&mut self, b: Op<'a>, r: Op<'a>) {
-        let names = |spec: Spec<'a>, op: Op<'a>| -> Option<Vec<String>> {
-            let list = op.node.node.get("security")?;
-            Some(
-                list.as_seq()
-                    .unwrap_or(&[])
-                    .iter()
-                    .map(|req| {
-                        let mut ks: Vec<_> = req.as_map().unwrap_or(&[]).iter().filter_map(|(k, _)| k.as_str()).collect();
-                        ks.sort_unstable();
-                        let _ = spec;
-                        ks.join(" AND ")
-                    })
-                    .collect(),
-            )
+        let (bs, rs) = (requirements(b.node.node), requirements(r.node.node));
+        self.requirements_changed(&bs, &rs, r.node, false);
+    }
+
+    fn requirements_changed(
+        &mut self,
+        bs: &[Requirement],
+        rs: &[Requirement],
+        r: At<'a>,
+        global: bool,
+    ) {
+        let prefix = if global {
+            "api-global-security"
+        } else {
+            "api-security"
         };
-        let (bs, rs) = (names(self.base, b).unwrap_or_default(), names(self.rev, r).unwrap_or_default());
-        for s in &bs {
-            if !rs.contains(s) {
-                self.emit("api-security-removed", Some(loc(r.node)), format!("removed the security requirement `{s}`"));
+        let key = |q: &Requirement| {
+            q.iter()
+                .map(|(k, _)| k.clone())
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        for bq in bs {
+            match rs.iter().find(|rq| key(rq) == key(bq)) {
+                None => {
+                    self.emit(
+                        &format!("{prefix}-removed"),
+                        Some(key_loc(r, "security")),
+                        format!("removed the security requirement `{}`", key(bq)),
+                    );
+                }
+                Some(rq) => {
+                    for ((scheme, bscopes), (_, rscopes)) in bq.iter().zip(rq) {
+                        for sc in bscopes.iter().filter(|s| !rscopes.contains(s)) {
+                            self.emit(
+                                &format!("{prefix}-scope-removed"),
+                                Some(key_loc(r, "security")),
+                                format!(
+                                    "removed the scope `{sc}` from the security scheme `{scheme}`"
+                                ),
+                            );
+                        }
+                        for sc in rscopes.iter().filter(|s| !bscopes.contains(s)) {
+                            self.emit(
+                                &format!("{prefix}-scope-added"),
+                                Some(key_loc(r, "security")),
+                                format!("added the scope `{sc}` to the security scheme `{scheme}`"),
+                            );
+                        }
+                    }
+                }
             }
         }
-        for s in &rs {
-            if !bs.contains(s) {
-                self.emit("api-security-added", Some(key_loc(r.node, "security")), format!("added the security requirement `{s}`"));
+        for rq in rs {
+            if !bs.iter().any(|bq| key(bq) == key(rq)) {
+                self.emit(
+                    &format!("{prefix}-added"),
+                    Some(key_loc(r, "security")),
+                    format!("added the security requirement `{}`", key(rq)),
+                );
             }
         }
     }
 
     fn security_schemes(&mut self) {
         let schemes = |spec: Spec<'a>| -> Vec<(&'a str, At<'a>)> {
-            let comp = spec.get(spec.root, "components").and_then(|c| spec.get(c, "securitySchemes"));
+            let comp = spec
+                .get(spec.root, "components")
+                .and_then(|c| spec.get(c, "securitySchemes"));
             let sw = spec.get(spec.root, "securityDefinitions");
             spec.entries(comp.or(sw))
         };
@@ -681,56 +1009,96 @@ impl<'a> Cx<'a> {
         for (n, bn) in &b {
             match r.iter().find(|(x, _)| x == n) {
                 None => {
-                    self.emit("api-security-component-removed", Some(loc(*bn)), format!("removed the security scheme `{n}`"));
+                    self.emit(
+                        "api-security-component-removed",
+                        Some(loc(*bn)),
+                        format!("removed the security scheme `{n}`"),
+                    );
                 }
                 Some((_, rn)) => {
                     if bn.node.get_str("type") != rn.node.get_str("type") {
-                        self.emit("api-security-component-type-changed", Some(key_loc(*rn, "type")), format!("the type of the security scheme `{n}` changed"));
+                        self.emit(
+                            "api-security-component-type-changed",
+                            Some(key_loc(*rn, "type")),
+                            format!("the type of the security scheme `{n}` changed"),
+                        );
                     }
                 }
             }
         }
         for (n, rn) in &r {
             if !b.iter().any(|(x, _)| x == n) {
-                self.emit("api-security-component-added", Some(loc(*rn)), format!("added the security scheme `{n}`"));
+                self.emit(
+                    "api-security-component-added",
+                    Some(loc(*rn)),
+                    format!("added the security scheme `{n}`"),
+                );
             }
         }
-        let global = |spec: Spec<'a>| -> Vec<String> {
-            spec.root.node.seq_at("security").iter().map(|req| {
-                let mut ks: Vec<_> = req.as_map().unwrap_or(&[]).iter().filter_map(|(k, _)| k.as_str()).collect();
-                ks.sort_unstable();
-                ks.join(" AND ")
-            }).collect()
-        };
-        let (bg, rg) = (global(self.base), global(self.rev));
-        for s in &bg {
-            if !rg.contains(s) {
-                self.emit("api-global-security-removed", Some(loc(self.rev.root)), format!("removed the global security requirement `{s}`"));
-            }
-        }
-        for s in &rg {
-            if !bg.contains(s) {
-                self.emit("api-global-security-added", Some(key_loc(self.rev.root, "security")), format!("added the global security requirement `{s}`"));
-            }
-        }
+        let (bg, rg) = (
+            requirements(self.base.root.node),
+            requirements(self.rev.root.node),
+        );
+        let root = self.rev.root;
+        self.requirements_changed(&bg, &rg, root, true);
     }
 
     fn webhooks(&mut self) {
         let (b, r) = (self.base.webhooks(), self.rev.webhooks());
         for (n, bn) in &b {
-            if !r.iter().any(|(x, _)| x == n) {
-                self.path = (*n).to_owned();
-                self.emit("webhook-removed", Some(loc(*bn)), format!("removed the webhook `{n}`"));
+            self.path = (*n).to_owned();
+            match r.iter().find(|(x, _)| x == n) {
+                None => {
+                    self.emit(
+                        "webhook-removed",
+                        Some(loc(*bn)),
+                        format!("removed the webhook `{n}`"),
+                    );
+                }
+                Some((_, rn)) => self.path_item(n, *bn, n, *rn),
             }
         }
         for (n, rn) in &r {
             if !b.iter().any(|(x, _)| x == n) {
                 self.path = (*n).to_owned();
-                self.emit("webhook-added", Some(loc(*rn)), format!("added the webhook `{n}`"));
+                self.emit(
+                    "webhook-added",
+                    Some(loc(*rn)),
+                    format!("added the webhook `{n}`"),
+                );
             }
         }
         self.path.clear();
     }
+}
+
+/// A security requirement: scheme names (sorted) with their scopes.
+type Requirement = Vec<(String, Vec<String>)>;
+
+fn requirements(node: &Node) -> Vec<Requirement> {
+    node.seq_at("security")
+        .iter()
+        .map(|req| {
+            let mut q: Requirement = req
+                .as_map()
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((
+                        k.as_str()?.to_owned(),
+                        v.as_seq()
+                            .unwrap_or(&[])
+                            .iter()
+                            .filter_map(Node::as_str)
+                            .map(str::to_owned)
+                            .collect(),
+                    ))
+                })
+                .collect();
+            q.sort();
+            q
+        })
+        .collect()
 }
 
 trait FlattenLevel {
@@ -760,7 +1128,9 @@ pub(crate) fn flag(node: &Node, key: &str) -> bool {
 
 /// The `x-stability-level` of a node: `Ok(None)` when absent, `Err(value)` when invalid.
 pub(crate) fn stability(node: &Node) -> Result<Option<&str>, String> {
-    let Some(v) = node.get("x-stability-level") else { return Ok(None) };
+    let Some(v) = node.get("x-stability-level") else {
+        return Ok(None);
+    };
     if v.is_null() {
         return Ok(None);
     }
@@ -846,7 +1216,7 @@ fn today_days() -> i64 {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    (secs / 86_400) as i64
+    i64::try_from(secs / 86_400).unwrap_or(0)
 }
 
 /// Whether two nodes hold the same content, positions aside.
@@ -854,12 +1224,16 @@ pub(crate) fn same(a: &Node, b: &Node) -> bool {
     use cairn_yaml::Value;
     match (&a.value, &b.value) {
         (Value::Scalar(x), Value::Scalar(y)) => {
-            x.text == y.text || (x.plain && y.plain && a.as_f64().is_some() && a.as_f64() == b.as_f64())
+            x.text == y.text
+                || (x.plain && y.plain && a.as_f64().is_some() && a.as_f64() == b.as_f64())
         }
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.iter().any(|(k2, v2)| same(k, k2) && same(v, v2)))
+                && x.iter()
+                    .all(|(k, v)| y.iter().any(|(k2, v2)| same(k, k2) && same(v, v2)))
         }
         _ => false,
     }

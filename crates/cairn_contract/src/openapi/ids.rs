@@ -52,11 +52,17 @@ pub const IDS: &[(&str, Level)] = &[
     ("endpoint-deprecated", Info),
     ("endpoint-deprecated-with-sunset", Info),
     ("endpoint-reactivated", Info),
-    ("new-optional-request-default-parameter-to-existing-path", Info),
+    (
+        "new-optional-request-default-parameter-to-existing-path",
+        Info,
+    ),
     ("new-optional-request-parameter", Info),
     ("new-optional-request-property", Info),
     ("new-request-path-parameter", Err),
-    ("new-required-request-default-parameter-to-existing-path", Err),
+    (
+        "new-required-request-default-parameter-to-existing-path",
+        Err,
+    ),
     ("new-required-request-header-property", Err),
     ("new-required-request-parameter", Err),
     ("new-required-request-property", Err),
@@ -455,7 +461,10 @@ pub const IDS: &[(&str, Level)] = &[
     ("response-property-discriminator-mapping-added", Info),
     ("response-property-discriminator-mapping-changed", Info),
     ("response-property-discriminator-mapping-deleted", Info),
-    ("response-property-discriminator-property-name-changed", Info),
+    (
+        "response-property-discriminator-property-name-changed",
+        Info,
+    ),
     ("response-property-discriminator-removed", Info),
     ("response-property-else-added", Info),
     ("response-property-else-removed", Err),
@@ -523,5 +532,7 @@ pub const IDS: &[(&str, Level)] = &[
 
 /// The default level of `id`, if cairn knows the id.
 pub fn level(id: &str) -> Option<Level> {
-    IDS.binary_search_by(|(i, _)| (*i).cmp(id)).ok().map(|k| IDS[k].1)
+    IDS.binary_search_by(|(i, _)| (*i).cmp(id))
+        .ok()
+        .map(|k| IDS[k].1)
 }

@@ -45,6 +45,9 @@ pub struct At<'a> {
     pub file: FileId,
     /// The node.
     pub node: &'a Node,
+    /// Where the key that holds the node is, when it is a mapping value:
+    /// changes to the whole node point there (`post:`, `'200':`).
+    pub key: Option<Pos>,
 }
 
 impl Docs {
@@ -128,7 +131,10 @@ impl Docs {
                 let d = match from {
                     Some((f, pos)) => Diagnostic::error(
                         "contract-ref-unresolved",
-                        format!("`$ref` points to {}, which cannot be read: {e}", path.display()),
+                        format!(
+                            "`$ref` points to {}, which cannot be read: {e}",
+                            path.display()
+                        ),
                     )
                     .in_file(f)
                     .at(pos)
@@ -182,10 +188,11 @@ impl Docs {
 
     /// The root node of a file that was read.
     pub fn root(&self, file: FileId) -> Option<At<'_>> {
-        self.roots
-            .get(file.0 as usize)?
-            .as_ref()
-            .map(|node| At { file, node })
+        self.roots.get(file.0 as usize)?.as_ref().map(|node| At {
+            file,
+            node,
+            key: None,
+        })
     }
 
     /// The `$ref`s in `file` that name another file (not a remote URL),
@@ -277,7 +284,10 @@ impl Docs {
                             diags.push(
                                 Diagnostic::error(
                                     "contract-ref-cycle",
-                                    format!("`$ref` chain is longer than {MAX_REF_HOPS} hops: {}", chain.join(" -> ")),
+                                    format!(
+                                        "`$ref` chain is longer than {MAX_REF_HOPS} hops: {}",
+                                        chain.join(" -> ")
+                                    ),
                                 )
                                 .in_file(f)
                                 .at(pos),
@@ -296,7 +306,10 @@ impl Docs {
 
     fn was_reported(&self, from: FileId, r: &str) -> bool {
         let target = r.split('#').next().unwrap_or("");
-        let dir = self.real[from.0 as usize].parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = self.real[from.0 as usize]
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let p = normalize(&dir.join(percent_decode(target)));
         self.by_path
             .iter()
@@ -312,7 +325,12 @@ impl Docs {
         let tf = if target.is_empty() {
             file
         } else {
-            let dir = self.real.get(file.0 as usize).and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+            let dir = self
+                .real
+                .get(file.0 as usize)
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
             let p = normalize(&dir.join(percent_decode(target)));
             let space = self.space.get(file.0 as usize).copied().unwrap_or(0);
             *self
@@ -341,7 +359,11 @@ impl Docs {
                 Value::Scalar(_) => return Err(format!("`{key}` is inside a scalar")),
             };
         }
-        Ok(At { file: tf, node })
+        Ok(At {
+            file: tf,
+            node,
+            key: None,
+        })
     }
 
     /// Follows `$ref`s from `at` to the node they end at; a reference that
@@ -351,7 +373,12 @@ impl Docs {
         for _ in 0..MAX_REF_HOPS {
             let Some(r) = ref_of(cur.node) else { break };
             match self.resolve(cur.file, r) {
-                Ok(next) => cur = next,
+                Ok(next) => {
+                    cur = At {
+                        key: cur.key,
+                        ..next
+                    }
+                }
                 Err(_) => break,
             }
         }
@@ -421,7 +448,8 @@ fn percent_decode(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'%'
             && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
         {
             out.push(v);
             i += 3;

@@ -12,7 +12,7 @@ use cairn_source::{Diagnostic, FileId};
 
 pub use diff::{Options, parse_date, show_date};
 pub use load::{At, Docs, Reader};
-pub use spec::Spec;
+pub use spec::{METHODS, Spec, path_key};
 
 use crate::Change;
 
@@ -20,7 +20,12 @@ use crate::Change;
 ///
 /// A root that is not an OpenAPI or Swagger document is a diagnostic; it
 /// is still compared, as far as it has the shape of one.
-pub fn compare(docs: &Docs, base: FileId, revision: FileId, opts: &Options) -> (Vec<Change>, Vec<Diagnostic>) {
+pub fn compare(
+    docs: &Docs,
+    base: FileId,
+    revision: FileId,
+    opts: &Options,
+) -> (Vec<Change>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     for f in [base, revision] {
         if let Some(root) = docs.root(f)

@@ -13,10 +13,11 @@
 //! path, so a tree that refers to itself ends.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use cairn_yaml::{Node, Value};
 
-use super::diff::{Cx, flag, same};
+use super::diff::{Cx, flag, same, show_date, stability, sunset};
 use super::load::At;
 use super::spec::{key_loc, loc};
 
@@ -46,14 +47,25 @@ enum Kind {
 impl Place {
     /// A request (`request`) or response body of media type `media`.
     pub fn body(request: bool, media: &str) -> Place {
-        Place { request, kind: Kind::Body, prop: String::new(), media: media.to_owned(), status: None, read_only: false, write_only: false }
+        Place {
+            request,
+            kind: Kind::Body,
+            prop: String::new(),
+            media: media.to_owned(),
+            status: None,
+            read_only: false,
+            write_only: false,
+        }
     }
 
     /// A request parameter.
     pub fn param(location: &str, name: &str) -> Place {
         Place {
             request: true,
-            kind: Kind::Param { location: location.to_owned(), name: name.to_owned() },
+            kind: Kind::Param {
+                location: location.to_owned(),
+                name: name.to_owned(),
+            },
             prop: String::new(),
             media: String::new(),
             status: None,
@@ -66,7 +78,9 @@ impl Place {
     pub fn header(name: &str) -> Place {
         Place {
             request: false,
-            kind: Kind::Header { name: name.to_owned() },
+            kind: Kind::Header {
+                name: name.to_owned(),
+            },
             prop: String::new(),
             media: String::new(),
             status: None,
@@ -83,7 +97,11 @@ impl Place {
 
     fn nested(&self, name: &str, s: At<'_>) -> Place {
         let mut p = self.clone();
-        p.prop = if p.prop.is_empty() { name.to_owned() } else { format!("{}/{name}", p.prop) };
+        p.prop = if p.prop.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", p.prop)
+        };
         p.read_only = flag(s.node, "readOnly");
         p.write_only = flag(s.node, "writeOnly");
         p
@@ -97,14 +115,19 @@ impl Place {
     fn subjects(&self) -> &'static [&'static str] {
         let root = self.prop.is_empty();
         match (&self.kind, root) {
-            // A read-only property is not sent by clients: only its own checks apply.
-            (_, false) if self.request && self.read_only => &["read-only-property"],
+            // A read-only property is not sent by clients: its own ids come
+            // first (at INFO); checks without one still apply, as in oasdiff.
+            (Kind::Body, false) if self.request && self.read_only => {
+                &["read-only-property", "property"]
+            }
             // A write-only property is never returned: no response check applies.
             (_, false) if !self.request && self.write_only => &[],
             (Kind::Body, true) => &["body"],
             (Kind::Body, false) => &["property"],
             (Kind::Param { .. }, true) => &["parameter"],
-            (Kind::Param { location, .. }, false) if location == "header" => &["header-property", "parameter-property"],
+            (Kind::Param { location, .. }, false) if location == "header" => {
+                &["header-property", "parameter-property"]
+            }
             (Kind::Param { .. }, false) => &["parameter-property"],
             (Kind::Header { .. }, true) => &["header"],
             (Kind::Header { .. }, false) => &[],
@@ -115,14 +138,25 @@ impl Place {
         let mut s = match &self.kind {
             Kind::Body if self.prop.is_empty() => format!("the {} body", self.dir()),
             Kind::Body => format!("the {} property `{}`", self.dir(), self.prop),
-            Kind::Param { location, name } if self.prop.is_empty() => format!("the {location} request parameter `{name}`"),
-            Kind::Param { location, name } => format!("the property `{}` of the {location} request parameter `{name}`", self.prop),
+            Kind::Param { location, name } if self.prop.is_empty() => {
+                format!("the {location} request parameter `{name}`")
+            }
+            Kind::Param { location, name } => format!(
+                "the property `{}` of the {location} request parameter `{name}`",
+                self.prop
+            ),
             Kind::Header { name } => format!("the response header `{name}`"),
         };
         match (&self.status, self.media.is_empty()) {
-            (Some(c), false) => s.push_str(&format!(" ({c}, {})", self.media)),
-            (Some(c), true) => s.push_str(&format!(" ({c})")),
-            (None, false) => s.push_str(&format!(" ({})", self.media)),
+            (Some(c), false) => {
+                let _ = write!(s, " ({c}, {})", self.media);
+            }
+            (Some(c), true) => {
+                let _ = write!(s, " ({c})");
+            }
+            (None, false) => {
+                let _ = write!(s, " ({})", self.media);
+            }
             (None, true) => {}
         }
         s
@@ -136,7 +170,15 @@ impl<'a> Cx<'a> {
             let id = format!("{}-{subject}-{aspect}", place.dir());
             if super::ids::level(&id).is_some() {
                 let text = format!("{} {detail}", place.describe());
-                self.emit(&id, Some(if key.is_empty() { loc(at) } else { key_loc(at, key) }), text);
+                self.emit(
+                    &id,
+                    Some(if key.is_empty() {
+                        loc(at)
+                    } else {
+                        key_loc(at, key)
+                    }),
+                    text,
+                );
                 return;
             }
         }
@@ -148,13 +190,36 @@ impl<'a> Cx<'a> {
         self.schema_at(place, b, r, &mut visiting, 0);
     }
 
-    fn schema_at(&mut self, place: &Place, b: At<'a>, r: At<'a>, visiting: &mut HashSet<(usize, usize)>, depth: usize) {
+    fn schema_at(
+        &mut self,
+        place: &Place,
+        b: At<'a>,
+        r: At<'a>,
+        visiting: &mut HashSet<(usize, usize)>,
+        depth: usize,
+    ) {
         let (b, r) = (self.base.deref(b), self.rev.deref(r));
         if depth > MAX_DEPTH || std::ptr::eq(b.node, r.node) {
             return;
         }
-        let key = (std::ptr::from_ref(b.node) as usize, std::ptr::from_ref(r.node) as usize);
+        let key = (
+            std::ptr::from_ref(b.node) as usize,
+            std::ptr::from_ref(r.node) as usize,
+        );
         if !visiting.insert(key) {
+            return;
+        }
+        if wrapped_in_one_of(b.node, r.node) {
+            // The old schema became one alternative of a `oneOf`: the
+            // alternatives are not compared with it one by one.
+            self.aspect(
+                place,
+                "wrapped-in-one-of",
+                r,
+                "oneOf",
+                "was wrapped in `oneOf`",
+            );
+            visiting.remove(&key);
             return;
         }
         self.types(place, b, r);
@@ -163,15 +228,69 @@ impl<'a> Cx<'a> {
         self.bounds(place, b, r);
         self.pattern(place, b, r);
         self.keywords(place, b, r);
+        self.discriminator(place, b, r);
         self.compositions(place, b, r, visiting, depth);
         self.properties(place, b, r, visiting, depth);
-        for (kw, name) in [("items", "items"), ("additionalProperties", "additionalProperties")] {
+        // Subschemas that constrain the same value are compared in place.
+        for kw in [
+            "not",
+            "if",
+            "then",
+            "else",
+            "contains",
+            "propertyNames",
+            "unevaluatedItems",
+            "unevaluatedProperties",
+            "contentSchema",
+        ] {
             if let (Some(bi), Some(ri)) = (self.base.get_d(b, kw), self.rev.get_d(r, kw))
                 && bi.node.as_map().is_some()
                 && ri.node.as_map().is_some()
             {
+                self.schema_at(place, bi, ri, visiting, depth + 1);
+            }
+        }
+        for (i, (bi, ri)) in self
+            .base
+            .items(self.base.get(b, "prefixItems"))
+            .into_iter()
+            .zip(self.rev.items(self.rev.get(r, "prefixItems")))
+            .enumerate()
+        {
+            let p = place.nested(&format!("prefixItems/{i}"), ri);
+            self.schema_at(&p, bi, ri, visiting, depth + 1);
+        }
+        for kw in ["patternProperties", "dependentSchemas"] {
+            let rmap = self.rev.entries(self.rev.get(r, kw));
+            for (k, bi) in self.base.entries(self.base.get(b, kw)) {
+                if let Some((_, ri)) = rmap.iter().find(|(k2, _)| *k2 == k) {
+                    let p = place.nested(k, *ri);
+                    self.schema_at(&p, bi, *ri, visiting, depth + 1);
+                }
+            }
+        }
+        for (kw, name) in [
+            ("items", "items"),
+            ("additionalProperties", "additionalProperties"),
+        ] {
+            if let (Some(bi), Some(ri)) = (self.base.get_d(b, kw), self.rev.get_d(r, kw))
+                && bi.node.as_map().is_some()
+                && ri.node.as_map().is_some()
+            {
+                if kw == "items"
+                    && matches!(place.kind, Kind::Param { .. })
+                    && place.prop.is_empty()
+                {
+                    // The items of an array parameter are the parameter's values.
+                    self.schema_at(place, bi, ri, visiting, depth + 1);
+                    continue;
+                }
                 let p = place.nested(name, ri);
-                let p = Place { read_only: p.read_only || place.read_only, write_only: p.write_only || place.write_only, ..p };
+                let p = Place {
+                    read_only: p.read_only || place.read_only,
+                    write_only: p.write_only || place.write_only,
+                    ..p
+                };
                 self.schema_at(&p, bi, ri, visiting, depth + 1);
             }
         }
@@ -179,8 +298,14 @@ impl<'a> Cx<'a> {
     }
 
     fn types(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        if place.request && place.read_only && !place.prop.is_empty() {
+            return;
+        }
         let (bt, rt) = (types(b.node), types(r.node));
-        let (bf, rf) = (b.node.get_str("format").unwrap_or(""), r.node.get_str("format").unwrap_or(""));
+        let (bf, rf) = (
+            b.node.get_str("format").unwrap_or(""),
+            r.node.get_str("format").unwrap_or(""),
+        );
         let type_diff = !same_set(&bt, &rt);
         let format_diff = bf != rf;
         if !type_diff && !format_diff {
@@ -188,20 +313,60 @@ impl<'a> Cx<'a> {
         }
         if type_diff && (bt.len() > 1 || rt.len() > 1) && !bt.is_empty() && !rt.is_empty() {
             if subset(&bt, &rt) {
-                self.aspect(place, "list-of-types-widened", r, "type", &format!("types widened from {} to {}", bt.join(", "), rt.join(", ")));
+                self.aspect(
+                    place,
+                    "list-of-types-widened",
+                    r,
+                    "type",
+                    &format!("types widened from {} to {}", bt.join(", "), rt.join(", ")),
+                );
                 return;
             }
             if subset(&rt, &bt) {
-                self.aspect(place, "list-of-types-narrowed", r, "type", &format!("types narrowed from {} to {}", bt.join(", "), rt.join(", ")));
+                self.aspect(
+                    place,
+                    "list-of-types-narrowed",
+                    r,
+                    "type",
+                    &format!("types narrowed from {} to {}", bt.join(", "), rt.join(", ")),
+                );
                 return;
             }
         }
-        let strongly = place.media.is_empty() || is_json(&place.media);
+        // A parameter or header is text on the wire; a body is strongly
+        // typed when its media type is JSON.
+        let strongly = matches!(place.kind, Kind::Body) && is_json(&place.media);
         let show = |t: &[&str], f: &str| {
-            let t = if t.is_empty() { "any".to_owned() } else { t.join("|") };
+            let t = if t.is_empty() {
+                "any".to_owned()
+            } else {
+                t.join("|")
+            };
             if f.is_empty() { t } else { format!("{t}/{f}") }
         };
-        let detail = format!("type/format changed from `{}` to `{}`", show(&bt, bf), show(&rt, rf));
+        let detail = format!(
+            "type/format changed from `{}` to `{}`",
+            show(&bt, bf),
+            show(&rt, rf)
+        );
+        let key = if type_diff { "type" } else { "format" };
+        if matches!(place.kind, Kind::Param { .. }) && !place.prop.is_empty() {
+            // How an object parameter is serialised is not known: the change
+            // is an error only when it breaks both typed and untyped forms.
+            let added: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
+            let deleted: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
+            let breaks = |strongly: bool| {
+                (type_diff && !type_contained(&added, &deleted, strongly))
+                    || (format_diff && !format_contained(&rt, rf, bf))
+            };
+            let aspect = match (breaks(true), breaks(false)) {
+                (true, true) => "type-specialized",
+                (false, false) => "type-generalized",
+                _ => "type-changed",
+            };
+            self.aspect(place, aspect, r, key, &detail);
+            return;
+        }
         let aspect = if place.request {
             let widened = type_diff && covered(&bt, &rt);
             let td = type_diff && !widened;
@@ -210,7 +375,8 @@ impl<'a> Cx<'a> {
             } else {
                 let added: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
                 let deleted: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
-                (td && !type_contained(&added, &deleted, strongly)) || (format_diff && !format_contained(&rt, rf, bf))
+                (td && !type_contained(&added, &deleted, strongly))
+                    || (format_diff && !format_contained(&rt, rf, bf))
             };
             if breaking {
                 "type-changed"
@@ -227,24 +393,36 @@ impl<'a> Cx<'a> {
             } else {
                 let added: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
                 let deleted: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
-                (td && !type_contained(&added, &deleted, strongly)) || (format_diff && !format_contained(&bt, bf, rf))
+                (td && !type_contained(&added, &deleted, strongly))
+                    || (format_diff && !format_contained(&bt, bf, rf))
             };
             if breaking {
-                if type_diff && covered(&bt, &rt) { "type-generalized" } else { "type-changed" }
+                if type_diff && covered(&bt, &rt) {
+                    "type-generalized"
+                } else {
+                    "type-changed"
+                }
             } else if td && !bt.is_empty() && !rt.is_empty() {
                 "type-compatible"
             } else {
                 "type-specialized"
             }
         };
-        let key = if type_diff { "type" } else { "format" };
         self.aspect(place, aspect, r, key, &detail);
     }
 
     fn nullable(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
         match (nullable(b.node), nullable(r.node)) {
-            (false, true) => self.aspect(place, "became-nullable", r, "nullable", "became nullable"),
-            (true, false) => self.aspect(place, "became-not-nullable", r, "nullable", "became not nullable"),
+            (false, true) => {
+                self.aspect(place, "became-nullable", r, "nullable", "became nullable");
+            }
+            (true, false) => self.aspect(
+                place,
+                "became-not-nullable",
+                r,
+                "nullable",
+                "became not nullable",
+            ),
             _ => {}
         }
     }
@@ -256,23 +434,62 @@ impl<'a> Cx<'a> {
         }
         if let (Some(be), Some(re)) = (&be, &re) {
             for v in be.iter().filter(|v| !re.contains(v)) {
-                self.aspect(place, "enum-value-removed", r, "enum", &format!("lost the enum value `{v}`"));
+                self.aspect(
+                    place,
+                    "enum-value-removed",
+                    r,
+                    "enum",
+                    &format!("lost the enum value `{v}`"),
+                );
             }
             for v in re.iter().filter(|v| !be.contains(v)) {
-                self.aspect(place, "enum-value-added", r, "enum", &format!("gained the enum value `{v}`"));
+                self.aspect(
+                    place,
+                    "enum-value-added",
+                    r,
+                    "enum",
+                    &format!("gained the enum value `{v}`"),
+                );
             }
         }
-        if let (Some(be), Some(re)) = (scalars(b.node, "x-extensible-enum"), scalars(r.node, "x-extensible-enum")) {
+        if let (Some(be), Some(re)) = (
+            scalars(b.node, "x-extensible-enum"),
+            scalars(r.node, "x-extensible-enum"),
+        ) {
             for v in be.iter().filter(|v| !re.contains(v)) {
-                self.aspect(place, "x-extensible-enum-value-removed", r, "x-extensible-enum", &format!("lost the x-extensible-enum value `{v}`"));
+                self.aspect(
+                    place,
+                    "x-extensible-enum-value-removed",
+                    r,
+                    "x-extensible-enum",
+                    &format!("lost the x-extensible-enum value `{v}`"),
+                );
             }
         }
         for (kw, name) in [("const", "const"), ("default", "default-value")] {
             match (b.node.get(kw), r.node.get(kw)) {
-                (None, Some(v)) => self.aspect(place, &format!("{name}-added"), r, kw, &format!("gained the {kw} `{}`", show(v))),
-                (Some(v), None) => self.aspect(place, &format!("{name}-removed"), r, "", &format!("lost the {kw} `{}`", show(v))),
+                (None, Some(v)) => self.aspect(
+                    place,
+                    &format!("{name}-added"),
+                    r,
+                    kw,
+                    &format!("gained the {kw} `{}`", show(v)),
+                ),
+                (Some(v), None) => self.aspect(
+                    place,
+                    &format!("{name}-removed"),
+                    r,
+                    "",
+                    &format!("lost the {kw} `{}`", show(v)),
+                ),
                 (Some(x), Some(y)) if !same(x, y) => {
-                    self.aspect(place, &format!("{name}-changed"), r, kw, &format!("{kw} changed from `{}` to `{}`", show(x), show(y)));
+                    self.aspect(
+                        place,
+                        &format!("{name}-changed"),
+                        r,
+                        kw,
+                        &format!("{kw} changed from `{}` to `{}`", show(x), show(y)),
+                    );
                 }
                 _ => {}
             }
@@ -293,29 +510,150 @@ impl<'a> Cx<'a> {
             ("maxContains", "max-contains"),
         ];
         for (kw, name) in BOUNDS {
-            let (bv, rv) = (b.node.get(kw).and_then(Node::as_f64), r.node.get(kw).and_then(Node::as_f64));
+            let (bv, rv) = (
+                b.node.get(kw).and_then(Node::as_f64),
+                r.node.get(kw).and_then(Node::as_f64),
+            );
             match (bv, rv) {
-                (None, Some(v)) => self.aspect(place, &format!("{name}-set"), r, kw, &format!("gained `{kw}: {v}`")),
-                (Some(v), None) => self.aspect(place, &format!("{name}-unset"), r, "", &format!("lost `{kw}: {v}`")),
-                (Some(x), Some(y)) if y > x => self.aspect(place, &format!("{name}-increased"), r, kw, &format!("`{kw}` increased from {x} to {y}")),
-                (Some(x), Some(y)) if y < x => self.aspect(place, &format!("{name}-decreased"), r, kw, &format!("`{kw}` decreased from {x} to {y}")),
+                (None, Some(v)) => self.aspect(
+                    place,
+                    &format!("{name}-set"),
+                    r,
+                    kw,
+                    &format!("gained `{kw}: {v}`"),
+                ),
+                (Some(v), None) => self.aspect(
+                    place,
+                    &format!("{name}-unset"),
+                    r,
+                    "",
+                    &format!("lost `{kw}: {v}`"),
+                ),
+                (Some(x), Some(y)) if y > x => self.aspect(
+                    place,
+                    &format!("{name}-increased"),
+                    r,
+                    kw,
+                    &format!("`{kw}` increased from {x} to {y}"),
+                ),
+                (Some(x), Some(y)) if y < x => self.aspect(
+                    place,
+                    &format!("{name}-decreased"),
+                    r,
+                    kw,
+                    &format!("`{kw}` decreased from {x} to {y}"),
+                ),
                 _ => {}
             }
         }
     }
 
     fn pattern(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
-        match (b.node.get_str("pattern"), r.node.get_str("pattern")) {
-            (None, Some(p)) => self.aspect(place, "pattern-added", r, "pattern", &format!("gained the pattern `{p}`")),
-            (Some(p), None) => self.aspect(place, "pattern-removed", r, "", &format!("lost the pattern `{p}`")),
+        let pattern = |n: &'a Node| n.get_str("pattern").filter(|p| !p.is_empty());
+        match (pattern(b.node), pattern(r.node)) {
+            (None, Some(p)) => self.aspect(
+                place,
+                "pattern-added",
+                r,
+                "pattern",
+                &format!("gained the pattern `{p}`"),
+            ),
+            (Some(p), None) => self.aspect(
+                place,
+                "pattern-removed",
+                r,
+                "",
+                &format!("lost the pattern `{p}`"),
+            ),
             (Some(x), Some(y)) if x != y => {
-                if matches!(y, ".*" | "^.*$" | ".+" | "^.+$" | "^.*" | ".*$") {
-                    self.aspect(place, "pattern-generalized", r, "pattern", &format!("pattern generalized from `{x}` to `{y}`"));
+                if matches!(y, ".*" | "^.*$" | "^.*" | ".*$") {
+                    self.aspect(
+                        place,
+                        "pattern-generalized",
+                        r,
+                        "pattern",
+                        &format!("pattern generalized from `{x}` to `{y}`"),
+                    );
                 } else {
-                    self.aspect(place, "pattern-changed", r, "pattern", &format!("pattern changed from `{x}` to `{y}`"));
+                    self.aspect(
+                        place,
+                        "pattern-changed",
+                        r,
+                        "pattern",
+                        &format!("pattern changed from `{x}` to `{y}`"),
+                    );
                 }
             }
             _ => {}
+        }
+    }
+
+    fn discriminator(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        match (b.node.get("discriminator"), r.node.get("discriminator")) {
+            (None, Some(_)) => self.aspect(
+                place,
+                "discriminator-added",
+                r,
+                "discriminator",
+                "gained a discriminator",
+            ),
+            (Some(_), None) => self.aspect(
+                place,
+                "discriminator-removed",
+                r,
+                "",
+                "lost its discriminator",
+            ),
+            (Some(x), Some(y)) => {
+                let rd = At {
+                    file: r.file,
+                    node: y,
+                    key: None,
+                };
+                if x.get_str("propertyName") != y.get_str("propertyName") {
+                    self.aspect(
+                        place,
+                        "discriminator-property-name-changed",
+                        rd,
+                        "propertyName",
+                        "changed the discriminator's property name",
+                    );
+                }
+                let (bm, rm) = (x.map_at("mapping"), y.map_at("mapping"));
+                for (k, v) in bm {
+                    match rm.iter().find(|(k2, _)| k2.as_str() == k.as_str()) {
+                        None => self.aspect(
+                            place,
+                            "discriminator-mapping-deleted",
+                            rd,
+                            "mapping",
+                            &format!("lost the discriminator mapping `{}`", show(k)),
+                        ),
+                        Some((_, v2)) if !same(v, v2) => {
+                            self.aspect(
+                                place,
+                                "discriminator-mapping-changed",
+                                rd,
+                                "mapping",
+                                &format!("changed the discriminator mapping `{}`", show(k)),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                for (k, _) in rm {
+                    if !bm.iter().any(|(k2, _)| k2.as_str() == k.as_str()) {
+                        self.aspect(
+                            place,
+                            "discriminator-mapping-added",
+                            rd,
+                            "mapping",
+                            &format!("gained the discriminator mapping `{}`", show(k)),
+                        );
+                    }
+                }
+            }
+            (None, None) => {}
         }
     }
 
@@ -332,26 +670,63 @@ impl<'a> Cx<'a> {
             ("unevaluatedProperties", "unevaluated-properties"),
         ] {
             match (b.node.get(kw).is_some(), r.node.get(kw).is_some()) {
-                (false, true) => self.aspect(place, &format!("{name}-added"), r, kw, &format!("gained `{kw}`")),
-                (true, false) => self.aspect(place, &format!("{name}-removed"), r, "", &format!("lost `{kw}`")),
+                (false, true) => self.aspect(
+                    place,
+                    &format!("{name}-added"),
+                    r,
+                    kw,
+                    &format!("gained `{kw}`"),
+                ),
+                (true, false) => self.aspect(
+                    place,
+                    &format!("{name}-removed"),
+                    r,
+                    "",
+                    &format!("lost `{kw}`"),
+                ),
                 _ => {}
             }
         }
-        for (kw, name) in [("contentMediaType", "content-media-type"), ("contentEncoding", "content-encoding")] {
+        for (kw, name) in [
+            ("contentMediaType", "content-media-type"),
+            ("contentEncoding", "content-encoding"),
+        ] {
             let (x, y) = (b.node.get_str(kw), r.node.get_str(kw));
             if x != y {
                 let show = |v: Option<&str>| v.unwrap_or("none").to_owned();
-                self.aspect(place, &format!("{name}-changed"), r, kw, &format!("`{kw}` changed from `{}` to `{}`", show(x), show(y)));
+                self.aspect(
+                    place,
+                    &format!("{name}-changed"),
+                    r,
+                    kw,
+                    &format!("`{kw}` changed from `{}` to `{}`", show(x), show(y)),
+                );
             }
         }
-        for (kw, name) in [("dependentRequired", "dependent-required"), ("dependentSchemas", "dependent-schema"), ("patternProperties", "pattern-property")] {
+        for (kw, name) in [
+            ("dependentRequired", "dependent-required"),
+            ("dependentSchemas", "dependent-schema"),
+            ("patternProperties", "pattern-property"),
+        ] {
             let (bm, rm) = (b.node.map_at(kw), r.node.map_at(kw));
             for (k, v) in bm {
                 let k = k.as_str().unwrap_or_default();
                 match rm.iter().find(|(k2, _)| k2.as_str() == Some(k)) {
-                    None => self.aspect(place, &format!("{name}-removed"), r, "", &format!("lost `{kw}` entry `{k}`")),
+                    None => self.aspect(
+                        place,
+                        &format!("{name}-removed"),
+                        r,
+                        "",
+                        &format!("lost `{kw}` entry `{k}`"),
+                    ),
                     Some((_, v2)) if kw == "dependentRequired" && !same(v, v2) => {
-                        self.aspect(place, &format!("{name}-changed"), r, kw, &format!("`{kw}` entry `{k}` changed"));
+                        self.aspect(
+                            place,
+                            &format!("{name}-changed"),
+                            r,
+                            kw,
+                            &format!("`{kw}` entry `{k}` changed"),
+                        );
                     }
                     _ => {}
                 }
@@ -359,26 +734,54 @@ impl<'a> Cx<'a> {
             for (k, _) in rm {
                 let k = k.as_str().unwrap_or_default();
                 if !bm.iter().any(|(k2, _)| k2.as_str() == Some(k)) {
-                    self.aspect(place, &format!("{name}-added"), r, kw, &format!("gained `{kw}` entry `{k}`"));
+                    self.aspect(
+                        place,
+                        &format!("{name}-added"),
+                        r,
+                        kw,
+                        &format!("gained `{kw}` entry `{k}`"),
+                    );
                 }
             }
         }
-        let (bp, rp) = (b.node.seq_at("prefixItems").len(), r.node.seq_at("prefixItems").len());
+        let (bp, rp) = (
+            b.node.seq_at("prefixItems").len(),
+            r.node.seq_at("prefixItems").len(),
+        );
         if rp > bp {
-            self.aspect(place, "prefix-items-added", r, "prefixItems", "gained `prefixItems` entries");
+            self.aspect(
+                place,
+                "prefix-items-added",
+                r,
+                "prefixItems",
+                "gained `prefixItems` entries",
+            );
         } else if rp < bp {
-            self.aspect(place, "prefix-items-removed", r, "", "lost `prefixItems` entries");
+            self.aspect(
+                place,
+                "prefix-items-removed",
+                r,
+                "",
+                "lost `prefixItems` entries",
+            );
         }
     }
 
-    fn compositions(&mut self, place: &Place, b: At<'a>, r: At<'a>, visiting: &mut HashSet<(usize, usize)>, depth: usize) {
-        for (kw, name) in [("allOf", "all-of"), ("anyOf", "any-of"), ("oneOf", "one-of")] {
+    fn compositions(
+        &mut self,
+        place: &Place,
+        b: At<'a>,
+        r: At<'a>,
+        visiting: &mut HashSet<(usize, usize)>,
+        depth: usize,
+    ) {
+        for (kw, name) in [
+            ("allOf", "all-of"),
+            ("anyOf", "any-of"),
+            ("oneOf", "one-of"),
+        ] {
             let (bl, rl) = (raw_items(b, kw), raw_items(r, kw));
             if bl.is_empty() && rl.is_empty() {
-                continue;
-            }
-            if kw == "oneOf" && bl.is_empty() && b.node.get("anyOf").is_none() && !types(b.node).is_empty() {
-                self.aspect(place, "wrapped-in-one-of", r, kw, "was wrapped in `oneOf`");
                 continue;
             }
             // Pair subschemas by `$ref` first, then the rest in order.
@@ -387,7 +790,9 @@ impl<'a> Cx<'a> {
             let mut unmatched_b = Vec::new();
             for bs in &bl {
                 let bref = bs.node.get_str("$ref").map(ref_name);
-                let hit = (0..rl.len()).find(|&j| !used[j] && bref.is_some() && rl[j].node.get_str("$ref").map(ref_name) == bref);
+                let hit = (0..rl.len()).find(|&j| {
+                    !used[j] && bref.is_some() && rl[j].node.get_str("$ref").map(ref_name) == bref
+                });
                 match hit {
                     Some(j) => {
                         used[j] = true;
@@ -396,13 +801,26 @@ impl<'a> Cx<'a> {
                     None => unmatched_b.push(*bs),
                 }
             }
-            let mut unmatched_r: Vec<At<'a>> = (0..rl.len()).filter(|&j| !used[j]).map(|j| rl[j]).collect();
+            let mut unmatched_r: Vec<At<'a>> =
+                (0..rl.len()).filter(|&j| !used[j]).map(|j| rl[j]).collect();
             // Unnamed subschemas that stayed are compared in order.
-            let n = unmatched_b.iter().filter(|s| s.node.get("$ref").is_none()).count().min(unmatched_r.iter().filter(|s| s.node.get("$ref").is_none()).count());
+            let n = unmatched_b
+                .iter()
+                .filter(|s| s.node.get("$ref").is_none())
+                .count()
+                .min(
+                    unmatched_r
+                        .iter()
+                        .filter(|s| s.node.get("$ref").is_none())
+                        .count(),
+                );
             let mut taken = 0;
             unmatched_b.retain(|bs| {
-                if taken < n && bs.node.get("$ref").is_none()
-                    && let Some(k) = unmatched_r.iter().position(|s| s.node.get("$ref").is_none())
+                if taken < n
+                    && bs.node.get("$ref").is_none()
+                    && let Some(k) = unmatched_r
+                        .iter()
+                        .position(|s| s.node.get("$ref").is_none())
                 {
                     pairs.push((*bs, unmatched_r.remove(k)));
                     taken += 1;
@@ -413,17 +831,41 @@ impl<'a> Cx<'a> {
             for rs in &unmatched_r {
                 let rs_d = self.rev.deref(*rs);
                 if kw == "allOf" && annotation_only(rs_d.node) {
-                    self.aspect(place, "all-of-added-annotation-only", *rs, "", "gained an annotation-only `allOf` subschema");
+                    self.aspect(
+                        place,
+                        "all-of-added-annotation-only",
+                        *rs,
+                        "",
+                        "gained an annotation-only `allOf` subschema",
+                    );
                 } else {
-                    self.aspect(place, &format!("{name}-added"), *rs, "", &format!("gained a `{kw}` subschema{}", ref_suffix(rs.node)));
+                    self.aspect(
+                        place,
+                        &format!("{name}-added"),
+                        *rs,
+                        "",
+                        &format!("gained a `{kw}` subschema{}", ref_suffix(rs.node)),
+                    );
                 }
             }
             for bs in &unmatched_b {
                 let bs_d = self.base.deref(*bs);
                 if kw == "allOf" && annotation_only(bs_d.node) {
-                    self.aspect(place, "all-of-removed-annotation-only", r, kw, "lost an annotation-only `allOf` subschema");
+                    self.aspect(
+                        place,
+                        "all-of-removed-annotation-only",
+                        r,
+                        kw,
+                        "lost an annotation-only `allOf` subschema",
+                    );
                 } else {
-                    self.aspect(place, &format!("{name}-removed"), r, kw, &format!("lost a `{kw}` subschema{}", ref_suffix(bs.node)));
+                    self.aspect(
+                        place,
+                        &format!("{name}-removed"),
+                        r,
+                        kw,
+                        &format!("lost a `{kw}` subschema{}", ref_suffix(bs.node)),
+                    );
                 }
             }
             for (bs, rs) in pairs {
@@ -432,7 +874,14 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn properties(&mut self, place: &Place, b: At<'a>, r: At<'a>, visiting: &mut HashSet<(usize, usize)>, depth: usize) {
+    fn properties(
+        &mut self,
+        place: &Place,
+        b: At<'a>,
+        r: At<'a>,
+        visiting: &mut HashSet<(usize, usize)>,
+        depth: usize,
+    ) {
         let bprops = self.base.entries(self.base.get(b, "properties"));
         let rprops = self.rev.entries(self.rev.get(r, "properties"));
         let breq = strings(b.node, "required");
@@ -443,23 +892,29 @@ impl<'a> Cx<'a> {
             let bin = breq.iter().any(|x| x == name);
             match rprops.iter().find(|(n, _)| n == name) {
                 None => {
-                    let p = place.nested(name, *bp);
+                    let np = place.nested(name, *bp);
                     let id = if place.request {
-                        if p.read_only {
+                        if np.read_only {
                             continue;
                         }
                         "request-property-removed".to_owned()
-                    } else if p.write_only {
-                        format!("response-{}-write-only-property-removed", if bin { "required" } else { "optional" })
+                    } else if np.write_only {
+                        format!(
+                            "response-{}-write-only-property-removed",
+                            if bin { "required" } else { "optional" }
+                        )
                     } else {
-                        format!("response-{}-property-removed", if bin { "required" } else { "optional" })
+                        format!(
+                            "response-{}-property-removed",
+                            if bin { "required" } else { "optional" }
+                        )
                     };
-                    self.emit(&id, Some(loc(*bp)), format!("removed {}", p.describe()));
+                    self.emit(&id, Some(loc(*bp)), format!("removed {}", np.describe()));
                 }
                 Some((_, rp)) => {
                     let rin = rreq.iter().any(|x| x == name);
-                    let p = place.nested(name, *rp);
-                    let skip = (place.request && p.read_only) || (!place.request && p.write_only);
+                    let np = place.nested(name, *rp);
+                    let skip = (place.request && np.read_only) || (!place.request && np.write_only);
                     if bin != rin && !skip {
                         let at = Some(loc(*rp));
                         if rin {
@@ -471,20 +926,36 @@ impl<'a> Cx<'a> {
                             } else {
                                 format!("{dir}-property-became-required")
                             };
-                            self.emit(&id, at, format!("{} became required", p.describe()));
+                            self.emit(&id, at, format!("{} became required", np.describe()));
                         } else {
-                            self.emit(&format!("{dir}-property-became-optional"), at, format!("{} became optional", p.describe()));
+                            self.emit(
+                                &format!("{dir}-property-became-optional"),
+                                at,
+                                format!("{} became optional", np.describe()),
+                            );
                         }
                     }
                     let req = if rin { "required" } else { "optional" };
                     for (kw, word) in [("readOnly", "read-only"), ("writeOnly", "write-only")] {
                         let (x, y) = (flag(bp.node, kw), flag(rp.node, kw));
                         if x != y {
-                            let id = format!("{dir}-{req}-property-became-{}{word}", if y { "" } else { "not-" });
-                            self.emit(&id, Some(key_loc(*rp, kw)), format!("{} became {}{word}", p.describe(), if y { "" } else { "not " }));
+                            let id = format!(
+                                "{dir}-{req}-property-became-{}{word}",
+                                if y { "" } else { "not-" }
+                            );
+                            self.emit(
+                                &id,
+                                Some(key_loc(*rp, kw)),
+                                format!(
+                                    "{} became {}{word}",
+                                    np.describe(),
+                                    if y { "" } else { "not " }
+                                ),
+                            );
                         }
                     }
-                    self.schema_at(&p, *bp, *rp, visiting, depth + 1);
+                    self.property_lifecycle(&np, *bp, *rp);
+                    self.schema_at(&np, *bp, *rp, visiting, depth + 1);
                 }
             }
         }
@@ -493,9 +964,9 @@ impl<'a> Cx<'a> {
                 continue;
             }
             let rin = rreq.iter().any(|x| x == name);
-            let p = place.nested(name, *rp);
+            let np = place.nested(name, *rp);
             let id = if place.request {
-                if p.read_only {
+                if np.read_only {
                     continue;
                 }
                 if !rin {
@@ -508,12 +979,108 @@ impl<'a> Cx<'a> {
                     "new-required-request-property"
                 }
                 .to_owned()
-            } else if p.write_only {
-                format!("response-{}-write-only-property-added", if rin { "required" } else { "optional" })
+            } else if np.write_only {
+                format!(
+                    "response-{}-write-only-property-added",
+                    if rin { "required" } else { "optional" }
+                )
             } else {
-                format!("response-{}-property-added", if rin { "required" } else { "optional" })
+                format!(
+                    "response-{}-property-added",
+                    if rin { "required" } else { "optional" }
+                )
             };
-            self.emit(&id, Some(loc(*rp)), format!("added {}", p.describe()));
+            self.emit(&id, Some(loc(*rp)), format!("added {}", np.describe()));
+        }
+    }
+}
+
+/// A schema with a type or properties that became a bare `oneOf`.
+fn wrapped_in_one_of(b: &Node, r: &Node) -> bool {
+    b.get("oneOf").is_none()
+        && b.get("anyOf").is_none()
+        && (b.get("type").is_some() || b.get("properties").is_some())
+        && r.get("oneOf")
+            .and_then(Node::as_seq)
+            .is_some_and(|s| !s.is_empty())
+        && r.get("type").is_none()
+        && r.get("properties").is_none()
+}
+
+impl<'a> Cx<'a> {
+    /// Deprecation, sunset dates and stability of a property.
+    fn property_lifecycle(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
+        let dir = place.dir();
+        let what = place.describe();
+        let (bd, rd) = (flag(b.node, "deprecated"), flag(r.node, "deprecated"));
+        let at = Some(key_loc(r, "deprecated"));
+        if bd && !rd {
+            self.emit(
+                &format!("{dir}-property-reactivated"),
+                at,
+                format!("{what} is no longer deprecated"),
+            );
+        } else if !bd && rd {
+            let days = self.deprecation_days(stability(r.node).ok().flatten());
+            match sunset(r.node) {
+                None if days > 0 => {
+                    self.emit(
+                        &format!("{dir}-property-deprecated-sunset-missing"),
+                        at,
+                        format!("{what} was deprecated without a sunset date"),
+                    );
+                }
+                None => {
+                    self.emit(
+                        &format!("{dir}-property-deprecated"),
+                        at,
+                        format!("{what} was deprecated"),
+                    );
+                }
+                Some(Err(v)) => {
+                    self.emit(
+                        &format!("{dir}-property-deprecated-sunset-invalid"),
+                        Some(key_loc(r, "x-sunset")),
+                        format!("the sunset date `{v}` of {what} is not a date"),
+                    );
+                }
+                Some(Ok(d)) if d - self.today < i64::from(days) => {
+                    self.emit(
+                        &format!("{dir}-property-sunset-date-too-small"),
+                        Some(key_loc(r, "x-sunset")),
+                        format!(
+                            "the sunset date {} of {what} is less than {days} days away",
+                            show_date(d)
+                        ),
+                    );
+                }
+                Some(Ok(d)) => {
+                    self.emit(
+                        &format!("{dir}-property-deprecated-with-sunset"),
+                        at,
+                        format!("{what} was deprecated with sunset date {}", show_date(d)),
+                    );
+                }
+            }
+        }
+        if let (Ok(bs), Ok(rs)) = (stability(b.node), stability(r.node)) {
+            let rank = |s: Option<&str>| {
+                ["draft", "alpha", "beta", "stable"]
+                    .iter()
+                    .position(|x| Some(*x) == s)
+                    .unwrap_or(3)
+            };
+            let (bi, ri) = (rank(bs), rank(rs));
+            if bi != ri && bi >= self.min_stability() {
+                let word = if ri < bi { "decreased" } else { "increased" };
+                self.emit(
+                    &format!("{dir}-property-stability-{word}"),
+                    Some(key_loc(r, "x-stability-level")),
+                    format!("the stability of {what} {word}"),
+                );
+            }
+        } else if let Err(v) = stability(r.node) {
+            self.emit("api-invalid-stability-level", Some(key_loc(r, "x-stability-level")), format!("`x-stability-level` of {what} is `{v}`, not one of draft, alpha, beta or stable"));
         }
     }
 }
@@ -523,19 +1090,39 @@ fn ref_name(r: &str) -> &str {
 }
 
 fn ref_suffix(n: &Node) -> String {
-    n.get_str("$ref").map(|r| format!(" `{}`", ref_name(r))).unwrap_or_default()
+    n.get_str("$ref")
+        .map(|r| format!(" `{}`", ref_name(r)))
+        .unwrap_or_default()
 }
 
 fn raw_items<'a>(at: At<'a>, kw: &str) -> Vec<At<'a>> {
-    at.node.seq_at(kw).iter().map(|node| At { file: at.file, node }).collect()
+    at.node
+        .seq_at(kw)
+        .iter()
+        .map(|node| At {
+            file: at.file,
+            node,
+            key: None,
+        })
+        .collect()
 }
 
 /// Whether a subschema only annotates (title, description, examples) and constrains nothing.
 fn annotation_only(n: &Node) -> bool {
     n.as_map().is_some_and(|m| {
         m.iter().all(|(k, _)| {
-            matches!(k.as_str(), Some("title" | "description" | "example" | "examples" | "deprecated" | "externalDocs" | "$comment"))
-                || k.as_str().is_some_and(|k| k.starts_with("x-"))
+            matches!(
+                k.as_str(),
+                Some(
+                    "title"
+                        | "description"
+                        | "example"
+                        | "examples"
+                        | "deprecated"
+                        | "externalDocs"
+                        | "$comment"
+                )
+            ) || k.as_str().is_some_and(|k| k.starts_with("x-"))
         })
     })
 }
@@ -604,7 +1191,10 @@ fn format_contained(ty: &[&str], to: &str, from: &str) -> bool {
     }
     match ty[0] {
         "number" => to == "double" && from == "float",
-        "integer" => (to == "int64" && from == "int32") || (to == "bigint" && matches!(from, "int32" | "int64")),
+        "integer" => {
+            (to == "int64" && from == "int32")
+                || (to == "bigint" && matches!(from, "int32" | "int64"))
+        }
         "string" => to == "date-time" && matches!(from, "date" | "time"),
         _ => false,
     }
@@ -621,17 +1211,28 @@ fn scalars(n: &Node, key: &str) -> Option<Vec<String>> {
 }
 
 fn strings(n: &Node, key: &str) -> Vec<String> {
-    n.seq_at(key).iter().filter_map(Node::as_str).map(str::to_owned).collect()
+    n.seq_at(key)
+        .iter()
+        .filter_map(Node::as_str)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A short text for a value: its scalar text, or a compact form of a collection.
 fn show(n: &Node) -> String {
     match &n.value {
         Value::Scalar(s) => s.text.to_string(),
-        Value::Seq(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Value::Seq(items) => format!(
+            "[{}]",
+            items.iter().map(show).collect::<Vec<_>>().join(", ")
+        ),
         Value::Map(entries) => format!(
             "{{{}}}",
-            entries.iter().map(|(k, v)| format!("{}: {}", show(k), show(v))).collect::<Vec<_>>().join(", ")
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", show(k), show(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

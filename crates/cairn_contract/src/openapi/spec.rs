@@ -13,7 +13,9 @@ use cairn_yaml::Node;
 use super::load::{At, Docs};
 
 /// The HTTP methods an OpenAPI path item can hold, in display order.
-pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// One version of a specification.
 #[derive(Clone, Copy)]
@@ -46,7 +48,8 @@ pub struct Param<'a> {
     pub name: String,
     /// The parameter object (after `$ref`).
     pub node: At<'a>,
-    /// Its schema: `schema`, the first `content` entry's schema, or (Swagger 2.0) the parameter itself.
+    /// Its schema: `schema`, or (Swagger 2.0) the parameter itself. A parameter
+    /// described by `content` has none here: like oasdiff, its media types are not compared as a schema.
     pub schema: Option<At<'a>>,
 }
 
@@ -83,8 +86,16 @@ impl<'a> Spec<'a> {
     /// The specification whose root document is `file`.
     pub fn new(docs: &'a Docs, file: FileId) -> Option<Spec<'a>> {
         let root = docs.root(file)?;
-        let swagger2 = root.node.get("swagger").and_then(Node::as_str).is_some_and(|v| v.starts_with('2'));
-        Some(Spec { docs, root, swagger2 })
+        let swagger2 = root
+            .node
+            .get("swagger")
+            .and_then(Node::as_str)
+            .is_some_and(|v| v.starts_with('2'));
+        Some(Spec {
+            docs,
+            root,
+            swagger2,
+        })
     }
 
     /// `at`, after following `$ref`s.
@@ -94,7 +105,11 @@ impl<'a> Spec<'a> {
 
     /// The child `key` of `at` (not dereferenced).
     pub fn get(&self, at: At<'a>, key: &str) -> Option<At<'a>> {
-        at.node.get(key).map(|node| At { file: at.file, node })
+        at.node.entry(key).map(|(k, node)| At {
+            file: at.file,
+            node,
+            key: Some(k.pos),
+        })
     }
 
     /// The child `key` of `at`, dereferenced.
@@ -110,7 +125,16 @@ impl<'a> Spec<'a> {
             .as_map()
             .unwrap_or(&[])
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?, self.deref(At { file: at.file, node: v }))))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str()?,
+                    self.deref(At {
+                        file: at.file,
+                        node: v,
+                        key: Some(k.pos),
+                    }),
+                ))
+            })
             .collect()
     }
 
@@ -122,7 +146,13 @@ impl<'a> Spec<'a> {
             .as_seq()
             .unwrap_or(&[])
             .iter()
-            .map(|v| self.deref(At { file: at.file, node: v }))
+            .map(|v| {
+                self.deref(At {
+                    file: at.file,
+                    node: v,
+                    key: None,
+                })
+            })
             .collect()
     }
 
@@ -145,7 +175,11 @@ impl<'a> Spec<'a> {
             .iter()
             .filter_map(|m| {
                 let node = self.get_d(item, m)?;
-                node.node.as_map().map(|_| Op { method: m, node, item })
+                node.node.as_map().map(|_| Op {
+                    method: m,
+                    node,
+                    item,
+                })
             })
             .collect()
     }
@@ -153,27 +187,34 @@ impl<'a> Spec<'a> {
     /// The parameters of an operation: the path item's, overridden by the operation's.
     pub fn params(&self, op: Op<'a>) -> Vec<Param<'a>> {
         let mut out: Vec<Param<'a>> = Vec::new();
-        for list in [self.get(op.item, "parameters"), self.get(op.node, "parameters")] {
+        for list in [
+            self.get(op.item, "parameters"),
+            self.get(op.node, "parameters"),
+        ] {
             for p in self.items(list) {
-                let Some(name) = p.node.get_str("name") else { continue };
+                let Some(name) = p.node.get_str("name") else {
+                    continue;
+                };
                 let location = p.node.get_str("in").unwrap_or("query").to_owned();
                 if location == "body" {
                     continue;
                 }
                 let schema = if let Some(s) = self.get_d(p, "schema") {
                     Some(s)
-                } else if let Some((_, mt)) = self.entries(self.get(p, "content")).into_iter().next() {
-                    self.get_d(mt, "schema")
-                } else if self.swagger2 || p.node.get("type").is_some() {
+                } else if self.swagger2 {
                     Some(p)
                 } else {
                     None
                 };
-                let param = Param { location, name: name.to_owned(), node: p, schema };
-                if let Some(old) = out
-                    .iter_mut()
-                    .find(|o| o.location == param.location && same_name(&o.location, &o.name, &param.name))
-                {
+                let param = Param {
+                    location,
+                    name: name.to_owned(),
+                    node: p,
+                    schema,
+                };
+                if let Some(old) = out.iter_mut().find(|o| {
+                    o.location == param.location && same_name(&o.location, &o.name, &param.name)
+                }) {
                     *old = param;
                 } else {
                     out.push(param);
@@ -186,11 +227,13 @@ impl<'a> Spec<'a> {
     /// The request body of an operation.
     pub fn body(&self, op: Op<'a>) -> Option<Body<'a>> {
         if self.swagger2 {
-            let p = [self.get(op.item, "parameters"), self.get(op.node, "parameters")]
-                .into_iter()
-                .flat_map(|l| self.items(l))
-                .filter(|p| p.node.get_str("in") == Some("body"))
-                .last()?;
+            let p = [
+                self.get(op.item, "parameters"),
+                self.get(op.node, "parameters"),
+            ]
+            .into_iter()
+            .flat_map(|l| self.items(l))
+            .rfind(|p| p.node.get_str("in") == Some("body"))?;
             let schema = self.get_d(p, "schema");
             let media = self
                 .media_list(op, "consumes")
@@ -199,14 +242,22 @@ impl<'a> Spec<'a> {
                 .collect();
             return Some(Body {
                 node: p,
-                required: p.node.get("required").and_then(Node::as_bool).unwrap_or(false),
+                required: p
+                    .node
+                    .get("required")
+                    .and_then(Node::as_bool)
+                    .unwrap_or(false),
                 content: Content { media },
             });
         }
         let b = self.get_d(op.node, "requestBody")?;
         Some(Body {
             node: b,
-            required: b.node.get("required").and_then(Node::as_bool).unwrap_or(false),
+            required: b
+                .node
+                .get("required")
+                .and_then(Node::as_bool)
+                .unwrap_or(false),
             content: self.content(self.get(b, "content")),
         })
     }
@@ -220,7 +271,11 @@ impl<'a> Spec<'a> {
                 let content = if self.swagger2 {
                     let schema = self.get_d(r, "schema");
                     let media = match schema {
-                        Some(s) => self.media_list(op, "produces").into_iter().map(|m| (m, r, Some(s))).collect(),
+                        Some(s) => self
+                            .media_list(op, "produces")
+                            .into_iter()
+                            .map(|m| (m, r, Some(s)))
+                            .collect(),
                         None => Vec::new(),
                     };
                     Content { media }
@@ -244,7 +299,14 @@ impl<'a> Spec<'a> {
                         (name.to_owned(), h, schema)
                     })
                     .collect();
-                (code, Response { node: r, content, headers })
+                (
+                    code,
+                    Response {
+                        node: r,
+                        content,
+                        headers,
+                    },
+                )
             })
             .collect()
     }
@@ -266,20 +328,33 @@ impl<'a> Spec<'a> {
             .get(key)
             .or_else(|| self.root.node.get(key))
             .and_then(Node::as_seq)
-            .map(|s| s.iter().filter_map(Node::as_str).map(str::to_owned).collect::<Vec<_>>())
+            .map(|s| {
+                s.iter()
+                    .filter_map(Node::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
-        if list.is_empty() { vec!["application/json".to_owned()] } else { list }
+        if list.is_empty() {
+            vec!["application/json".to_owned()]
+        } else {
+            list
+        }
     }
 }
 
 /// Whether two parameter names are the same: header names ignore case.
 pub fn same_name(location: &str, a: &str, b: &str) -> bool {
-    if location == "header" { a.eq_ignore_ascii_case(b) } else { a == b }
+    if location == "header" {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
 }
 
-/// The location of a node.
+/// The location of a node: its key when it has one, else the node.
 pub fn loc(at: At<'_>) -> Loc {
-    Loc::new(at.file, at.node.pos)
+    Loc::new(at.file, at.key.unwrap_or(at.node.pos))
 }
 
 /// The location of `key`'s value in `at`, or of `at` when it has none.
