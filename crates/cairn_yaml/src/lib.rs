@@ -15,5 +15,6 @@
 mod node;
 mod parse;
 
+mod json;
 pub use node::{CompactString, Node, Scalar, Value};
 pub use parse::{Document, Limits, Parsed, YamlError, YamlErrorKind, parse, parse_with};

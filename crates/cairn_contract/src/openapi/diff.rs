@@ -56,7 +56,16 @@ pub(crate) struct Cx<'a> {
     pub today: i64,
     pub out: Vec<Change>,
     pub path: String,
+    /// The base's spelling of the current path (parameter names may differ).
+    pub base_path: String,
     pub method: String,
+    /// Differences seen so far, reported or not: a schema pair whose
+    /// comparison adds none is equal wherever it is used.
+    pub seen: usize,
+    /// Cycles cut short so far: a comparison that cut one is not cached.
+    pub cut: usize,
+    /// Schema pairs (by node address) known to be equal.
+    pub equal: std::collections::HashSet<(usize, usize)>,
 }
 
 /// Compares two specifications.
@@ -69,7 +78,11 @@ pub fn compare(base: Spec<'_>, rev: Spec<'_>, opts: &Options) -> Vec<Change> {
         today,
         out: Vec::new(),
         path: String::new(),
+        base_path: String::new(),
         method: String::new(),
+        seen: 0,
+        cut: 0,
+        equal: std::collections::HashSet::new(),
     };
     cx.paths();
     cx.webhooks();
@@ -101,6 +114,7 @@ fn method_rank(m: Option<&str>) -> usize {
 impl<'a> Cx<'a> {
     /// Records a change under `id`; an id cairn does not know is dropped.
     pub fn emit(&mut self, id: &str, at: Option<Loc>, text: String) -> bool {
+        self.seen += 1;
         let Some(k) = ids::IDS.binary_search_by(|(i, _)| (*i).cmp(id)).ok() else {
             return false;
         };
@@ -283,7 +297,8 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn path_item(&mut self, _bp: &str, bitem: At<'a>, rp: &str, ritem: At<'a>) {
+    fn path_item(&mut self, bp: &str, bitem: At<'a>, rp: &str, ritem: At<'a>) {
+        bp.clone_into(&mut self.base_path);
         let bops = self.base.operations(bitem);
         let rops = self.rev.operations(ritem);
         for bop in &bops {
@@ -516,7 +531,8 @@ impl<'a> Cx<'a> {
     fn params(&mut self, b: Op<'a>, r: Op<'a>) {
         let bparams = self.base.params(b);
         let rparams = self.rev.params(r);
-        let bpath_text = self.path_of(b, true);
+        let _ = b;
+        let bpath_text = self.base_path.clone();
         let rpath_text = self.path.clone();
         let bpath = path_params(&bpath_text);
         let rpath = path_params(&rpath_text);
@@ -567,19 +583,6 @@ impl<'a> Cx<'a> {
                 );
             }
         }
-    }
-
-    /// The base's path as written (for a base operation) or the current path.
-    fn path_of(&self, op: Op<'a>, base: bool) -> String {
-        if !base {
-            return self.path.clone();
-        }
-        let target = path_key(&self.path);
-        self.base
-            .paths()
-            .into_iter()
-            .find(|(p, item)| std::ptr::eq(item.node, op.item.node) || path_key(p) == target)
-            .map_or_else(|| self.path.clone(), |(p, _)| p.to_owned())
     }
 
     fn param_removed(&mut self, p: &Param<'a>, _r: Op<'a>) {

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cairn_source::{Diagnostic, FileId, Pos, SourceMap};
 use cairn_yaml::{Node, Value};
@@ -36,7 +36,14 @@ pub struct Docs {
     by_path: HashMap<(u32, PathBuf), FileId>,
     /// What went wrong while reading; the comparison runs on what was read.
     pub diagnostics: Vec<Diagnostic>,
+    /// Resolved references: `(file, $ref)` to the target file and the
+    /// entry indices from its root, so a reference used many times is
+    /// looked up once (a large specification has thousands of schemas).
+    resolved: Mutex<HashMap<(FileId, Box<str>), Target>>,
 }
+
+/// Where a resolved `$ref` leads: the file, and entry indices from its root.
+type Target = (FileId, Vec<u32>);
 
 /// A node and the file it is in: what a `$ref` inside it is relative to.
 #[derive(Clone, Copy, Debug)]
@@ -318,6 +325,38 @@ impl Docs {
 
     /// The node a `$ref` written in `file` names.
     pub fn resolve(&self, file: FileId, r: &str) -> Result<At<'_>, String> {
+        let cached = self
+            .resolved
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(file, Box::from(r))).cloned());
+        if let Some((tf, steps)) = cached {
+            let mut node = self.root(tf).map(|a| a.node).ok_or("file not read")?;
+            for i in steps {
+                node = match &node.value {
+                    Value::Map(entries) => &entries[i as usize].1,
+                    Value::Seq(items) => &items[i as usize],
+                    Value::Scalar(_) => return Err("stale reference".into()),
+                };
+            }
+            return Ok(At {
+                file: tf,
+                node,
+                key: None,
+            });
+        }
+        let (tf, steps, node) = self.walk(file, r)?;
+        if let Ok(mut m) = self.resolved.lock() {
+            m.insert((file, Box::from(r)), (tf, steps));
+        }
+        Ok(At {
+            file: tf,
+            node,
+            key: None,
+        })
+    }
+
+    fn walk(&self, file: FileId, r: &str) -> Result<(FileId, Vec<u32>, &Node), String> {
         let (target, pointer) = match r.split_once('#') {
             Some((t, p)) => (t, p),
             None => (r, ""),
@@ -342,28 +381,28 @@ impl Docs {
             .root(tf)
             .ok_or_else(|| format!("file {} could not be read", self.sources.path(tf)))?;
         let mut node = root.node;
+        let mut steps = Vec::new();
         let pointer = percent_decode(pointer);
         for raw in pointer.split('/').skip(1) {
             let key = raw.replace("~1", "/").replace("~0", "~");
-            node = match &node.value {
+            let (i, next) = match &node.value {
                 Value::Map(entries) => entries
                     .iter()
-                    .find(|(k, _)| k.as_str() == Some(key.as_str()))
-                    .map(|(_, v)| v)
+                    .enumerate()
+                    .find(|(_, (k, _))| k.as_str() == Some(key.as_str()))
+                    .map(|(i, (_, v))| (i, v))
                     .ok_or_else(|| format!("no `{key}` in {}", self.sources.path(tf)))?,
                 Value::Seq(items) => key
                     .parse::<usize>()
                     .ok()
-                    .and_then(|i| items.get(i))
+                    .and_then(|i| items.get(i).map(|v| (i, v)))
                     .ok_or_else(|| format!("no item {key} in {}", self.sources.path(tf)))?,
                 Value::Scalar(_) => return Err(format!("`{key}` is inside a scalar")),
             };
+            steps.push(i as u32);
+            node = next;
         }
-        Ok(At {
-            file: tf,
-            node,
-            key: None,
-        })
+        Ok((tf, steps, node))
     }
 
     /// Follows `$ref`s from `at` to the node they end at; a reference that

@@ -166,6 +166,7 @@ impl Place {
 impl<'a> Cx<'a> {
     /// Emits `aspect` at `place`, under the first id that exists for it.
     fn aspect(&mut self, place: &Place, aspect: &str, at: At<'_>, key: &str, detail: &str) {
+        self.seen += 1;
         for subject in place.subjects() {
             let id = format!("{}-{subject}-{aspect}", place.dir());
             if super::ids::level(&id).is_some() {
@@ -206,9 +207,14 @@ impl<'a> Cx<'a> {
             std::ptr::from_ref(b.node) as usize,
             std::ptr::from_ref(r.node) as usize,
         );
-        if !visiting.insert(key) {
+        if self.equal.contains(&key) {
             return;
         }
+        if !visiting.insert(key) {
+            self.cut += 1;
+            return;
+        }
+        let (seen, cut) = (self.seen, self.cut);
         if wrapped_in_one_of(b.node, r.node) {
             // The old schema became one alternative of a `oneOf`: the
             // alternatives are not compared with it one by one.
@@ -295,6 +301,9 @@ impl<'a> Cx<'a> {
             }
         }
         visiting.remove(&key);
+        if self.seen == seen && self.cut == cut {
+            self.equal.insert(key);
+        }
     }
 
     fn types(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
