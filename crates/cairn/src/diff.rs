@@ -184,19 +184,6 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
                 args.stability_level
             )
         })?;
-    let opts = openapi::Options {
-        deprecation_days_beta: args.deprecation_days_beta,
-        deprecation_days_stable: args.deprecation_days_stable,
-        flatten_allof: false,
-        strip_prefix_base: args.strip_prefix_base.clone(),
-        strip_prefix_revision: args.strip_prefix_revision.clone(),
-        prefix_base: args.prefix_base.clone(),
-        prefix_revision: args.prefix_revision.clone(),
-        include_paths: globs(&args.match_path, "--match-path")?,
-        exclude_paths: globs(&args.exclude_path, "--exclude-path")?,
-        stability_level: Some(stability),
-        today: None,
-    };
     let mut filter = Filter::new();
     for s in &args.set_level {
         let Some((id, level)) = s.split_once('=') else {
@@ -211,23 +198,60 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     }
     let base_v = Version::parse(&base)?;
     let rev_v = Version::parse(&revision)?;
-    let mut docs = Docs::new();
-    let b = base_v.load(&mut docs, 1);
-    let r = rev_v.load(&mut docs, 0);
-    let mut diagnostics = std::mem::take(&mut docs.diagnostics);
+    let opts = openapi::Options {
+        deprecation_days_beta: args.deprecation_days_beta,
+        deprecation_days_stable: args.deprecation_days_stable,
+        flatten_allof: false,
+        strip_prefix_base: args.strip_prefix_base.clone(),
+        strip_prefix_revision: args.strip_prefix_revision.clone(),
+        prefix_base: args.prefix_base.clone(),
+        prefix_revision: args.prefix_revision.clone(),
+        include_paths: globs(&args.match_path, "--match-path")?,
+        exclude_paths: globs(&args.exclude_path, "--exclude-path")?,
+        stability_level: Some(stability),
+        today: None,
+    };
+    // Team decisions first: their diagnostics point into their own files.
+    let mut cfg_sources = cairn_source::SourceMap::new();
+    let mut cfg_diags = Vec::new();
     for (file, is_levels) in [(&args.severity_levels, true), (&args.ignore_file, false)] {
         let Some(file) = file else { continue };
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        let id = docs
-            .sources
-            .add(file.display().to_string(), Some(text.clone().into()));
-        diagnostics.extend(if is_levels {
+        let id = cfg_sources.add(file.display().to_string(), Some(text.clone().into()));
+        cfg_diags.extend(if is_levels {
             filter.add_levels(id, &text)
         } else {
             filter.add_ignores(id, &text)
         });
     }
+    if let (Version::Path(bp), Version::Path(rp)) = (&base_v, &rev_v)
+        && (bp.is_dir() || rp.is_dir())
+    {
+        return folders(
+            args,
+            bp,
+            rp,
+            (&opts, fail_on, show_from),
+            &filter,
+            (cfg_sources, cfg_diags),
+        );
+    }
+    for v in [&base_v, &rev_v] {
+        if let Version::Path(p) = v
+            && p.extension().is_some_and(|e| e == "proto")
+        {
+            bail!(
+                "{} is a single .proto file: give the folders that hold the two versions of the .proto tree (`cairn diff protos-old/ protos/`), so imports resolve and files are matched by path",
+                p.display()
+            );
+        }
+    }
+    let mut docs = Docs::with_sources(cfg_sources);
+    let b = base_v.load(&mut docs, 1);
+    let r = rev_v.load(&mut docs, 0);
+    let mut diagnostics = cfg_diags;
+    diagnostics.append(&mut docs.diagnostics);
     let (Some(b), Some(r)) = (b, r) else {
         for d in &diagnostics {
             eprint!("{}", cairn_render::diagnostic::render(d, &docs.sources));
@@ -235,24 +259,35 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
         eprintln!("error: the two versions could not both be read");
         return Ok(ExitCode::from(2));
     };
-    let (changes, diags) = openapi::compare(&docs, b, r, &opts);
+    let (changes, diags) = cairn_contract::compare(&docs, b, r, &opts);
     diagnostics.extend(diags);
     let changes: Vec<Change> = filter
         .apply(changes)
         .into_iter()
         .filter(|c| c.level >= show_from)
         .collect();
+    write(args.format, &changes, &diagnostics, &docs.sources, fail_on)
+}
+
+/// Writes the report and returns the exit code.
+fn write(
+    format: DiffFormat,
+    changes: &[Change],
+    diagnostics: &[cairn_source::Diagnostic],
+    sources: &cairn_source::SourceMap,
+    fail_on: Level,
+) -> Result<ExitCode> {
     let report = Report {
-        changes: &changes,
-        diagnostics: &diagnostics,
-        sources: &docs.sources,
+        changes,
+        diagnostics,
+        sources,
     };
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    let text = match args.format {
+    let text = match format {
         DiffFormat::Text => {
-            for d in &diagnostics {
-                eprint!("{}", cairn_render::diagnostic::render(d, &docs.sources));
+            for d in diagnostics {
+                eprint!("{}", cairn_render::diagnostic::render(d, sources));
             }
             output::text(
                 &report,
@@ -275,4 +310,187 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Contract files (YAML or JSON) under `root`, by path relative to it.
+fn contract_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            // `file_type` does not follow symbolic links, so a link loop cannot trap the walk.
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() && depth < 32 {
+                stack.push((path, depth + 1));
+            } else if ft.is_file()
+                && path
+                    .extension()
+                    .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+                && let Ok(rel) = path.strip_prefix(root)
+            {
+                out.push(rel.to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `cairn diff OLD/ NEW/`: every OpenAPI and AsyncAPI file matched by its
+/// path in the two folders, and the `.proto` trees with buf's rules.
+fn folders(
+    args: &DiffArgs,
+    base: &Path,
+    revision: &Path,
+    (opts, fail_on, show_from): (&openapi::Options, Level, Level),
+    filter: &Filter,
+    (sources, mut diagnostics): (cairn_source::SourceMap, Vec<cairn_source::Diagnostic>),
+) -> Result<ExitCode> {
+    for p in [base, revision] {
+        if !p.is_dir() {
+            bail!(
+                "{} is not a folder: compare two folders, or two files",
+                p.display()
+            );
+        }
+    }
+    let mut docs = Docs::with_sources(sources);
+    let mut changes = Vec::new();
+    let (old_files, new_files) = (contract_files(base), contract_files(revision));
+    let is_contract = |docs: &Docs, f| {
+        docs.root(f).is_some_and(|r| {
+            ["openapi", "swagger", "asyncapi"]
+                .iter()
+                .any(|k| r.node.get(k).is_some())
+        })
+    };
+    for rel in &old_files {
+        if !new_files.contains(rel) {
+            if let Some(f) = docs.load(&base.join(rel))
+                && is_contract(&docs, f)
+            {
+                diagnostics.push(
+                    cairn_source::Diagnostic::warning("contract-file-removed", format!("{} is not in the new version", rel.display()))
+                        .in_file(f)
+                        .with_help("if the contract moved, compare the two files directly: `cairn diff OLD NEW`"),
+                );
+            }
+            continue;
+        }
+        let (Some(b), Some(r)) = (docs.load(&base.join(rel)), docs.load(&revision.join(rel)))
+        else {
+            continue;
+        };
+        if !is_contract(&docs, b) && !is_contract(&docs, r) {
+            continue;
+        }
+        let (found, diags) = cairn_contract::compare(&docs, b, r, opts);
+        changes.extend(found);
+        diagnostics.extend(diags);
+    }
+    for rel in new_files.iter().filter(|r| !old_files.contains(r)) {
+        if let Some(f) = docs.load(&revision.join(rel))
+            && is_contract(&docs, f)
+        {
+            diagnostics.push(
+                cairn_source::Diagnostic::info(
+                    "contract-file-added",
+                    format!("{} is new", rel.display()),
+                )
+                .in_file(f),
+            );
+        }
+    }
+    diagnostics.append(&mut docs.diagnostics);
+    let mut sources = docs.sources;
+    let has_proto = |root: &Path| {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_dir() {
+                    stack.push(e.path());
+                } else if e.path().extension().is_some_and(|x| x == "proto") {
+                    return true;
+                }
+            }
+        }
+        false
+    };
+    if !(has_proto(base) || has_proto(revision)) {
+        let changes: Vec<Change> = filter
+            .apply(cairn_contract::openapi_sorted(changes))
+            .into_iter()
+            .filter(|c| c.level >= show_from)
+            .collect();
+        return write(args.format, &changes, &diagnostics, &sources, fail_on);
+    }
+    let ((prev, prev_diags), (cur, cur_diags)) = std::thread::scope(|s| {
+        let b = s.spawn(|| cairn_proto::load(base));
+        let c = cairn_proto::load(revision);
+        (b.join().unwrap_or_else(|_| cairn_proto::load(base)), c)
+    });
+    // buf reads `buf.yaml` from the new version's module.
+    let (cfg, cfg_diags) = cairn_proto::BreakingConfig::from_buf_yaml(revision);
+    let cfg = cfg.unwrap_or_default();
+    let found = cairn_proto::diff(&prev, &cur, &cfg);
+    // One source map for the report: both trees' files, shown under their folders.
+    let mut ids = std::collections::HashMap::new();
+    for (which, tree, root) in [(0, &prev, base), (1, &cur, revision)] {
+        for (id, f) in tree.sources().iter() {
+            let shown = root.join(&*f.path).display().to_string();
+            let new = sources.add(shown, f.text.clone());
+            ids.insert((which, id), new);
+        }
+    }
+    for (which, list) in [(0, prev_diags), (1, cur_diags)] {
+        for mut d in list {
+            d.file = d.file.and_then(|f| ids.get(&(which, f)).copied());
+            diagnostics.push(d);
+        }
+    }
+    diagnostics.extend(cfg_diags);
+    let find = |which: u32, path: &str| -> Option<cairn_source::FileId> {
+        let tree = if which == 0 { &prev } else { &cur };
+        tree.sources()
+            .iter()
+            .find(|(_, f)| &*f.path == path)
+            .and_then(|(id, _)| ids.get(&(which, id)).copied())
+    };
+    changes.extend(found.into_iter().map(|c| {
+        let which = u32::from(!c.previous);
+        let loc = c.file.as_deref().and_then(|p| find(which, p)).map(|file| {
+            cairn_source::Loc::new(
+                file,
+                cairn_source::Pos {
+                    line: c.start_line,
+                    column: c.start_column,
+                    start: 0,
+                    end: 0,
+                },
+            )
+        });
+        Change {
+            id: c.rule,
+            level: Level::Err,
+            text: c.message,
+            operation: None,
+            path: c.file,
+            loc,
+        }
+    }));
+    let changes: Vec<Change> = filter
+        .apply(cairn_contract::openapi_sorted(changes))
+        .into_iter()
+        .filter(|c| c.level >= show_from)
+        .collect();
+    write(args.format, &changes, &diagnostics, &sources, fail_on)
 }

@@ -37,7 +37,7 @@ fn line_pos(line: usize, text: &str) -> Pos {
 }
 
 fn known(id: &str) -> bool {
-    crate::openapi::ids::level(id).is_some()
+    crate::openapi::ids::level(id).is_some() || crate::asyncapi::event_id(id).is_some()
 }
 
 fn suggest(id: &str) -> String {

@@ -9,6 +9,7 @@
 //! the input (YAML that does not parse, a `$ref` that resolves nowhere)
 //! are [`Diagnostic`]s, and the rest of the comparison still runs.
 
+pub mod asyncapi;
 pub mod filter;
 pub mod openapi;
 pub mod output;
@@ -69,4 +70,39 @@ pub struct Change {
     /// Where the change is: in the revision, or in the base for removals.
     #[serde(skip)]
     pub loc: Option<Loc>,
+}
+
+/// Compares two contract documents already read into `docs`: AsyncAPI
+/// when both are AsyncAPI, else OpenAPI (2.0 or 3.x).
+pub fn compare(
+    docs: &openapi::Docs,
+    base: cairn_source::FileId,
+    revision: cairn_source::FileId,
+    opts: &openapi::Options,
+) -> (Vec<Change>, Vec<Diagnostic>) {
+    let kind = |f| docs.root(f).map(|r| asyncapi::is_asyncapi(r.node));
+    match (kind(base), kind(revision)) {
+        (Some(true), Some(true)) => asyncapi::compare(docs, base, revision, opts),
+        (Some(a), Some(b)) if a != b => {
+            let (f, which) = if a {
+                (revision, "the new version")
+            } else {
+                (base, "the base")
+            };
+            let d = Diagnostic::error(
+                "contract-kind-mismatch",
+                format!("one version is an AsyncAPI document and the other is not ({which} is OpenAPI); they cannot be compared"),
+            )
+            .in_file(f)
+            .with_help("compare two versions of the same contract");
+            (Vec::new(), vec![d])
+        }
+        _ => openapi::compare(docs, base, revision, opts),
+    }
+}
+
+/// Changes from several comparisons in one order: level (most severe
+/// first), path, operation, id, text.
+pub fn openapi_sorted(changes: Vec<Change>) -> Vec<Change> {
+    openapi::diff::finish(changes)
 }

@@ -52,6 +52,59 @@ fn level_word(l: Level) -> &'static str {
     }
 }
 
+/// What to do about a breaking change, by the family of its id.
+pub fn help(id: &str) -> Option<&'static str> {
+    let has = |w: &str| id.contains(w);
+    let hint = if id.starts_with("FIELD_NO_DELETE") || id.starts_with("ENUM_VALUE_NO_DELETE") {
+        "deprecate it instead of deleting it; once no client uses it, delete it and reserve its number and name"
+    } else if id.ends_with("_SAME_TYPE")
+        || id.ends_with("_SAME_CARDINALITY")
+        || id.ends_with("_SAME_LABEL")
+    {
+        "add a new field with a new number and deprecate the old one"
+    } else if id.ends_with("_NO_DELETE") {
+        "deprecate it first and delete it in a new major version (a new package)"
+    } else if id.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+        "keep the old wire and JSON form; make the change in a new package version"
+    } else if has("sunset") || has("stability") {
+        "give clients the notice your policy promises: a sunset date far enough ahead, and removal only after it"
+    } else if id.starts_with("new-required")
+        || has("became-required")
+        || id == "request-body-added-required"
+    {
+        "add it as optional (or with a server-side default) so existing clients keep working; require it in a new API version"
+    } else if has("removed-without-deprecation")
+        || has("removed-before-sunset")
+        || id == "request-body-removed"
+        || id == "webhook-removed"
+    {
+        "deprecate it first (`deprecated: true` with an `x-sunset` date) and remove it after the sunset date"
+    } else if id.starts_with("response")
+        && (has("became-optional")
+            || has("became-nullable")
+            || has("property-removed")
+            || has("status-removed")
+            || has("header-removed"))
+    {
+        "keep returning it as before; clients read it. Change the response in a new API version"
+    } else if id.starts_with("sent")
+        && (has("became-optional") || has("became-nullable") || has("property-removed"))
+    {
+        "keep sending it as before; consumers read it. Publish the new shape as a new message or channel version"
+    } else if has("type") {
+        "add a new field or parameter with the new type and deprecate the old one"
+    } else if id.starts_with("request") || id.starts_with("received") {
+        "accept everything the previous version accepted; tighten validation in a new API version"
+    } else if id.starts_with("response") || id.starts_with("sent") {
+        "return only what the previous version could return; widen it in a new API version"
+    } else if has("removed") {
+        "deprecate it first and remove it in a new API version"
+    } else {
+        return None;
+    };
+    Some(hint)
+}
+
 /// Text for a terminal: one block per change, with the source line.
 pub fn text(r: &Report<'_>, color: bool) -> String {
     let paint = |code: &str, s: &str| {
@@ -92,6 +145,11 @@ pub fn text(r: &Report<'_>, color: bool) -> String {
                     .collect();
                 let _ = writeln!(out, "{:width$} | {pad}{}", "", paint("1;31", "^"));
             }
+        }
+        if c.level == Level::Err
+            && let Some(h) = help(c.id)
+        {
+            let _ = writeln!(out, "  = help: {h}");
         }
         out.push('\n');
     }

@@ -66,28 +66,22 @@ pub(crate) struct Cx<'a> {
     pub cut: usize,
     /// Schema pairs (by node address) known to be equal.
     pub equal: std::collections::HashSet<(usize, usize)>,
+    /// Comparing event messages (AsyncAPI): ids are renamed from request
+    /// and response to received and sent.
+    pub event: bool,
 }
 
 /// Compares two specifications.
 pub fn compare(base: Spec<'_>, rev: Spec<'_>, opts: &Options) -> Vec<Change> {
-    let today = opts.today.unwrap_or_else(today_days);
-    let mut cx = Cx {
-        base,
-        rev,
-        opts,
-        today,
-        out: Vec::new(),
-        path: String::new(),
-        base_path: String::new(),
-        method: String::new(),
-        seen: 0,
-        cut: 0,
-        equal: std::collections::HashSet::new(),
-    };
+    let mut cx = Cx::new(base, rev, opts);
     cx.paths();
     cx.webhooks();
     cx.security_schemes();
-    let mut out = cx.out;
+    finish(cx.out)
+}
+
+/// Sorts changes: level (most severe first), path, method, id, text; drops repeats.
+pub(crate) fn finish(mut out: Vec<Change>) -> Vec<Change> {
     out.sort_by(|a, b| {
         b.level
             .cmp(&a.level)
@@ -100,6 +94,27 @@ pub fn compare(base: Spec<'_>, rev: Spec<'_>, opts: &Options) -> Vec<Change> {
     });
     out.dedup();
     out
+}
+
+impl<'a> Cx<'a> {
+    /// A comparison of `base` with `rev`.
+    pub(crate) fn new(base: Spec<'a>, rev: Spec<'a>, opts: &'a Options) -> Cx<'a> {
+        let today = opts.today.unwrap_or_else(today_days);
+        Cx {
+            base,
+            rev,
+            opts,
+            today,
+            out: Vec::new(),
+            path: String::new(),
+            base_path: String::new(),
+            method: String::new(),
+            seen: 0,
+            cut: 0,
+            equal: std::collections::HashSet::new(),
+            event: false,
+        }
+    }
 }
 
 fn method_rank(m: Option<&str>) -> usize {
@@ -115,10 +130,14 @@ impl<'a> Cx<'a> {
     /// Records a change under `id`; an id cairn does not know is dropped.
     pub fn emit(&mut self, id: &str, at: Option<Loc>, text: String) -> bool {
         self.seen += 1;
-        let Some(k) = ids::IDS.binary_search_by(|(i, _)| (*i).cmp(id)).ok() else {
+        let found = if self.event {
+            crate::asyncapi::event_id(id)
+        } else {
+            ids::lookup(id)
+        };
+        let Some((id, level)) = found else {
             return false;
         };
-        let (id, level) = ids::IDS[k];
         self.out.push(Change {
             id,
             level,

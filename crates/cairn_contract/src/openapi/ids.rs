@@ -536,3 +536,10 @@ pub fn level(id: &str) -> Option<Level> {
         .ok()
         .map(|k| IDS[k].1)
 }
+
+/// The static id and default level of `id`, if cairn knows the id.
+pub fn lookup(id: &str) -> Option<(&'static str, Level)> {
+    IDS.binary_search_by(|(i, _)| (*i).cmp(id))
+        .ok()
+        .map(|k| IDS[k])
+}

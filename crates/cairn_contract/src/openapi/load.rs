@@ -63,6 +63,19 @@ impl Docs {
         Docs::default()
     }
 
+    /// Nothing read yet; files are added to `sources` (which may hold
+    /// other files already, such as configuration the caller read).
+    pub fn with_sources(sources: SourceMap) -> Self {
+        let n = sources.len();
+        Docs {
+            sources,
+            roots: vec![None; n],
+            real: vec![PathBuf::new(); n],
+            space: vec![u32::MAX; n],
+            ..Docs::default()
+        }
+    }
+
     /// Reads the file at `path` from the file system, and every file its `$ref`s reach.
     pub fn load(&mut self, path: &Path) -> Option<FileId> {
         let read = |p: &Path| -> std::io::Result<Vec<u8>> {

@@ -1,10 +1,10 @@
 //! OpenAPI 2.0, 3.0 and 3.1: reading a specification and comparing two versions.
 
-mod diff;
+pub(crate) mod diff;
 pub mod ids;
 mod load;
-mod schema;
-mod spec;
+pub(crate) mod schema;
+pub(crate) mod spec;
 
 use std::path::Path;
 

@@ -40,8 +40,17 @@ pub(crate) struct Place {
 #[derive(Clone, Debug)]
 enum Kind {
     Body,
-    Param { location: String, name: String },
-    Header { name: String },
+    /// An event message's payload (AsyncAPI).
+    Message {
+        name: String,
+    },
+    Param {
+        location: String,
+        name: String,
+    },
+    Header {
+        name: String,
+    },
 }
 
 impl Place {
@@ -51,6 +60,26 @@ impl Place {
             request,
             kind: Kind::Body,
             prop: String::new(),
+            media: media.to_owned(),
+            status: None,
+            read_only: false,
+            write_only: false,
+        }
+    }
+
+    /// An event message received (`receive`) or sent by the application;
+    /// `headers` for its headers schema.
+    pub fn message(receive: bool, media: &str, name: &str, headers: bool) -> Place {
+        Place {
+            request: receive,
+            kind: Kind::Message {
+                name: name.to_owned(),
+            },
+            prop: if headers {
+                "headers".to_owned()
+            } else {
+                String::new()
+            },
             media: media.to_owned(),
             status: None,
             read_only: false,
@@ -122,8 +151,8 @@ impl Place {
             }
             // A write-only property is never returned: no response check applies.
             (_, false) if !self.request && self.write_only => &[],
-            (Kind::Body, true) => &["body"],
-            (Kind::Body, false) => &["property"],
+            (Kind::Body | Kind::Message { .. }, true) => &["body"],
+            (Kind::Body | Kind::Message { .. }, false) => &["property"],
             (Kind::Param { .. }, true) => &["parameter"],
             (Kind::Param { location, .. }, false) if location == "header" => {
                 &["header-property", "parameter-property"]
@@ -146,6 +175,19 @@ impl Place {
                 self.prop
             ),
             Kind::Header { name } => format!("the response header `{name}`"),
+            Kind::Message { name } if self.prop.is_empty() => {
+                format!(
+                    "the payload of the {} message `{name}`",
+                    if self.request { "received" } else { "sent" }
+                )
+            }
+            Kind::Message { name } => {
+                format!(
+                    "the property `{}` of the {} message `{name}`",
+                    self.prop,
+                    if self.request { "received" } else { "sent" }
+                )
+            }
         };
         match (&self.status, self.media.is_empty()) {
             (Some(c), false) => {
@@ -344,7 +386,8 @@ impl<'a> Cx<'a> {
         }
         // A parameter or header is text on the wire; a body is strongly
         // typed when its media type is JSON.
-        let strongly = matches!(place.kind, Kind::Body) && is_json(&place.media);
+        let strongly =
+            matches!(place.kind, Kind::Body | Kind::Message { .. }) && is_json(&place.media);
         let show = |t: &[&str], f: &str| {
             let t = if t.is_empty() {
                 "any".to_owned()
