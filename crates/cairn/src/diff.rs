@@ -86,6 +86,10 @@ pub struct DiffArgs {
     /// Leave out paths matching this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     exclude_path: Vec<String>,
+    /// Compare `allOf` members as part of the schema that holds them, so
+    /// moving properties into or out of an `allOf` is no change.
+    #[arg(long)]
+    flatten_allof: bool,
     /// Print every change id with its default level, and exit.
     #[arg(long)]
     list_ids: bool,
@@ -201,7 +205,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     let opts = openapi::Options {
         deprecation_days_beta: args.deprecation_days_beta,
         deprecation_days_stable: args.deprecation_days_stable,
-        flatten_allof: false,
+        flatten_allof: args.flatten_allof,
         strip_prefix_base: args.strip_prefix_base.clone(),
         strip_prefix_revision: args.strip_prefix_revision.clone(),
         prefix_base: args.prefix_base.clone(),

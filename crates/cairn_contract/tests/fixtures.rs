@@ -8,13 +8,17 @@ use std::path::Path;
 use cairn_contract::openapi::{Docs, Options};
 
 fn render(dir: &str, base: &str, rev: &str) -> String {
+    render_with(dir, base, rev, &Options::default())
+}
+
+fn render_with(dir: &str, base: &str, rev: &str, opts: &Options) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(dir);
     let mut docs = Docs::new();
     let b = docs.load(&root.join(base)).expect("base reads");
     let r = docs.load(&root.join(rev)).expect("revision reads");
-    let (changes, diags) = cairn_contract::compare(&docs, b, r, &Options::default());
+    let (changes, diags) = cairn_contract::compare(&docs, b, r, opts);
     assert!(
         docs.diagnostics.is_empty() && diags.is_empty(),
         "{:?} {diags:?}",
@@ -54,4 +58,20 @@ fn swagger_2_bodies_parameters_and_x_nullable() {
 #[test]
 fn a_recursive_schema_in_another_file_is_compared_once_and_ends() {
     insta::assert_snapshot!(render("recursive", "v1/api.yaml", "v2/api.yaml"));
+}
+
+#[test]
+fn flattening_all_of_makes_moving_properties_into_it_no_change() {
+    let plain = render("flatten", "v1.yaml", "v2.yaml");
+    assert!(plain.contains("request-body-all-of-added"), "{plain}");
+    let flat = render_with(
+        "flatten",
+        "v1.yaml",
+        "v2.yaml",
+        &Options {
+            flatten_allof: true,
+            ..Options::default()
+        },
+    );
+    assert_eq!(flat, "");
 }

@@ -352,7 +352,7 @@ impl<'a> Cx<'a> {
         if place.request && place.read_only && !place.prop.is_empty() {
             return;
         }
-        let (bt, rt) = (types(b.node), types(r.node));
+        let (bt, rt) = (self.flat_types(true, b), self.flat_types(false, r));
         let (bf, rf) = (
             b.node.get_str("format").unwrap_or(""),
             r.node.get_str("format").unwrap_or(""),
@@ -832,6 +832,10 @@ impl<'a> Cx<'a> {
             ("anyOf", "any-of"),
             ("oneOf", "one-of"),
         ] {
+            // Flattened, `allOf` members are part of the schema itself.
+            if kw == "allOf" && self.opts.flatten_allof {
+                continue;
+            }
             let (bl, rl) = (raw_items(b, kw), raw_items(r, kw));
             if bl.is_empty() && rl.is_empty() {
                 continue;
@@ -934,10 +938,8 @@ impl<'a> Cx<'a> {
         visiting: &mut HashSet<(usize, usize)>,
         depth: usize,
     ) {
-        let bprops = self.base.entries(self.base.get(b, "properties"));
-        let rprops = self.rev.entries(self.rev.get(r, "properties"));
-        let breq = strings(b.node, "required");
-        let rreq = strings(r.node, "required");
+        let (bprops, breq) = self.flat(true, b);
+        let (rprops, rreq) = self.flat(false, r);
         let header = matches!(&place.kind, Kind::Param { location, .. } if location == "header");
         let dir = place.dir();
         for (name, bp) in &bprops {
@@ -1060,6 +1062,52 @@ fn wrapped_in_one_of(b: &Node, r: &Node) -> bool {
 }
 
 impl<'a> Cx<'a> {
+    /// The properties and required names of a schema; with `--flatten-allof`,
+    /// those of its `allOf` members too, as if they were written in it.
+    fn flat(&self, base: bool, at: At<'a>) -> (Vec<(&'a str, At<'a>)>, Vec<String>) {
+        let spec = if base { self.base } else { self.rev };
+        let mut props = spec.entries(spec.get(at, "properties"));
+        let mut req = strings(at.node, "required");
+        if self.opts.flatten_allof {
+            let mut stack: Vec<(At<'a>, usize)> = spec
+                .items(spec.get(at, "allOf"))
+                .into_iter()
+                .map(|m| (m, 0))
+                .collect();
+            while let Some((m, depth)) = stack.pop() {
+                if depth > 16 {
+                    continue;
+                }
+                for (k, v) in spec.entries(spec.get(m, "properties")) {
+                    if !props.iter().any(|(p, _)| *p == k) {
+                        props.push((k, v));
+                    }
+                }
+                req.extend(strings(m.node, "required"));
+                stack.extend(
+                    spec.items(spec.get(m, "allOf"))
+                        .into_iter()
+                        .map(|x| (x, depth + 1)),
+                );
+            }
+        }
+        (props, req)
+    }
+
+    /// The types of a schema; flattened, the first `allOf` member's when it has none.
+    fn flat_types(&self, base: bool, at: At<'a>) -> Vec<&'a str> {
+        let own = types(at.node);
+        if !own.is_empty() || !self.opts.flatten_allof {
+            return own;
+        }
+        let spec = if base { self.base } else { self.rev };
+        spec.items(spec.get(at, "allOf"))
+            .into_iter()
+            .map(|m| types(m.node))
+            .find(|t| !t.is_empty())
+            .unwrap_or_default()
+    }
+
     /// Deprecation, sunset dates and stability of a property.
     fn property_lifecycle(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
         let dir = place.dir();
