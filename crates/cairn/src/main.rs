@@ -65,6 +65,10 @@ enum Command {
         /// Do not run these rules (names, codes or categories; repeatable).
         #[arg(long, value_name = "RULE")]
         ignore: Vec<String>,
+        /// The old version of the tree, for rules that compare (`api-breaking-change`):
+        /// `git:REV` (a git revision) or a folder holding the old tree.
+        #[arg(long, value_name = "git:REV|DIR")]
+        baseline: Option<String>,
     },
     /// Compare two versions of an API contract and report breaking changes;
     /// exit 1 when a change is at or above `--fail-on`.
@@ -303,7 +307,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             fail_on,
             select,
             ignore,
-        } => check(&inputs, format, env.as_deref(), fail_on, &select, &ignore),
+            baseline,
+        } => check(
+            &inputs,
+            format,
+            env.as_deref(),
+            fail_on,
+            &select,
+            &ignore,
+            baseline.as_deref(),
+        ),
         Command::Rules { env, json } => {
             let profile = parse_profile(env.as_deref())?.unwrap_or(cairn_check::Profile::Dev);
             let rules = cairn_check::rules();
@@ -399,6 +412,7 @@ fn check(
     fail_on: FailOn,
     select: &[String],
     ignore: &[String],
+    baseline: Option<&str>,
 ) -> Result<ExitCode> {
     use cairn_check::output;
     use cairn_source::Severity;
@@ -408,6 +422,9 @@ fn check(
     cli_settings
         .add_cli(select, ignore)
         .map_err(anyhow::Error::msg)?;
+    let baseline = baseline
+        .map(|b| check_baseline(b, &inputs.paths))
+        .transpose()?;
     let s = scan(inputs);
     if s.ingest.files_read == 0 {
         return Ok(exit_for(&s));
@@ -415,6 +432,7 @@ fn check(
     let mut settings = cairn_check::Settings::from_config(s.ingest.configs.first(), profile);
     settings.select.extend(cli_settings.select);
     settings.ignore.extend(cli_settings.ignore);
+    settings.baseline = baseline;
     let start = Instant::now();
     let outcome = cairn_check::run(&s.ingest, &s.system, &settings);
     if std::env::var_os("CAIRN_TIMINGS").is_some() {
@@ -468,6 +486,110 @@ fn check(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The old tree `cairn check --baseline` compares with: `git:REV` reads a
+/// file with `git show REV:./NAME` in the file's folder, so any path in the
+/// work tree works; a folder holds the old tree, a file's path in it being
+/// its path relative to the scanned input it was found under.
+fn check_baseline(spec: &str, inputs: &[String]) -> Result<cairn_check::config::Baseline> {
+    use std::path::{Component, Path};
+    if let Some(rev) = spec.strip_prefix("git:") {
+        if rev.is_empty() {
+            bail!("`--baseline git:` needs a revision, e.g. `git:main` or `git:HEAD~1`");
+        }
+        let first = inputs.first().map_or(".", String::as_str);
+        let first = Path::new(first);
+        let dir = if first.is_dir() {
+            first
+        } else {
+            first
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        };
+        let verified = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .arg(format!("{rev}^{{commit}}"))
+            .output()
+            .context("running git for --baseline")?;
+        if !verified.status.success() {
+            bail!(
+                "`{rev}` given to --baseline is not a commit of a git repository at {}",
+                dir.display()
+            );
+        }
+        let (r1, r2) = (rev.to_owned(), rev.to_owned());
+        return Ok(cairn_check::config::Baseline::new(
+            spec,
+            move |p: &Path| {
+                let folder = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let name = p
+                    .file_name()
+                    .ok_or_else(|| std::io::Error::other("not a file"))?;
+                let out = std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(folder)
+                    .arg("show")
+                    .arg(format!("{r1}:./{}", name.to_string_lossy()))
+                    .output()?;
+                if out.status.success() {
+                    Ok(out.stdout)
+                } else {
+                    Err(std::io::Error::other(
+                        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+                    ))
+                }
+            },
+            move |p: &Path| format!("git:{r2}:{}", p.display()),
+        ));
+    }
+    let dir = PathBuf::from(spec);
+    if !dir.is_dir() {
+        bail!("--baseline `{spec}` is neither `git:REV` nor a folder");
+    }
+    // the scanned roots, without `.` components, as the scan's paths are written
+    let roots: Vec<PathBuf> = inputs
+        .iter()
+        .filter(|p| *p != "-")
+        .map(|p| {
+            let p = Path::new(p);
+            let root = if p.is_file() {
+                p.parent().unwrap_or(Path::new(""))
+            } else {
+                p
+            };
+            root.components()
+                .filter(|c| !matches!(c, Component::CurDir))
+                .collect()
+        })
+        .collect();
+    let relative = move |p: &Path| -> Option<PathBuf> {
+        roots
+            .iter()
+            .filter_map(|r| p.strip_prefix(r).ok())
+            .min_by_key(|rest| rest.components().count())
+            .map(Path::to_path_buf)
+    };
+    let relative_too = relative.clone();
+    let (d1, d2) = (dir.clone(), dir);
+    let name = spec.to_owned();
+    Ok(cairn_check::config::Baseline::new(
+        spec,
+        move |p: &Path| match relative(p) {
+            Some(rel) => std::fs::read(d1.join(rel)),
+            None => Err(std::io::Error::other("it is outside the scanned paths")),
+        },
+        move |p: &Path| match relative_too(p) {
+            Some(rel) => d2.join(rel).display().to_string(),
+            None => format!("{name}:{}", p.display()),
+        },
+    ))
 }
 
 /// A closed pipe (`cairn scan | head`) is not an error.

@@ -487,3 +487,296 @@ fn the_example_systems_deliberate_defects_are_found_where_its_readme_says() {
         "{messages:?}"
     );
 }
+
+/// Version 1 of a contract for the `--baseline` tests: a list of pets whose
+/// items always carry `name` (in a `$ref`ed file), and a delete endpoint.
+const PETS_V1: &str = "openapi: 3.0.3
+info: {title: pets, version: \"1.0\"}
+servers: [{url: /v1}]
+paths:
+  /pets:
+    get:
+      responses:
+        \"200\":
+          description: the pets
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: \"schemas.yaml#/Pet\"}}
+  /pets/{id}:
+    delete:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {\"204\": {description: deleted}}
+";
+const PET_V1: &str = "Pet:
+  type: object
+  required: [id, name]
+  properties:
+    id: {type: string}
+    name: {type: string}
+";
+/// Version 2: the delete endpoint and the required `name` are gone, and
+/// listing needs a new required parameter.
+const PETS_V2: &str = "openapi: 3.0.3
+info: {title: pets, version: \"2.0\"}
+servers: [{url: /v1}]
+paths:
+  /pets:
+    get:
+      parameters:
+        - {name: owner, in: query, required: true, schema: {type: string}}
+      responses:
+        \"200\":
+          description: the pets
+          content:
+            application/json:
+              schema: {type: array, items: {$ref: \"schemas.yaml#/Pet\"}}
+";
+const PET_V2: &str = "Pet:
+  type: object
+  required: [id]
+  properties:
+    id: {type: string}
+";
+
+/// `(change id, file, line, message)` of the `api-breaking-change` findings.
+fn breaking(o: &std::process::Output) -> Vec<(String, String, u64, String)> {
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            stdout(o),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    let mut out: Vec<(String, String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "api-breaking-change")
+        .map(|f| {
+            let message = f["message"].as_str().unwrap().to_owned();
+            let id = message.split('`').nth(1).unwrap_or_default().to_owned();
+            (
+                id,
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                message,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=cairn",
+            "-c",
+            "user.email=cairn@example.com",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {o:?}");
+}
+
+/// Checks the findings of v1 → v2 with the contract at `contract` (as the
+/// scan names it) and its old version named `old` in messages.
+fn assert_v2_breaks(o: &std::process::Output, contract: &str, old: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(o));
+    let found = breaking(o);
+    let ids: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "api-path-removed-without-deprecation",
+            "new-required-request-parameter",
+            "response-required-property-removed",
+        ],
+        "{found:#?}"
+    );
+    // a new required parameter is where it is written now
+    let owner_line = PETS_V2
+        .lines()
+        .position(|l| l.contains("name: owner"))
+        .unwrap() as u64
+        + 1;
+    assert_eq!((found[1].1.as_str(), found[1].2), (contract, owner_line));
+    assert!(found[1].3.contains("`GET /pets`"), "{}", found[1].3);
+    // removals are on the contract's first line, naming where they were
+    let delete_line = PETS_V1.lines().position(|l| l.contains("delete:")).unwrap() + 1;
+    assert_eq!((found[0].1.as_str(), found[0].2), (contract, 1));
+    assert!(
+        found[0]
+            .3
+            .contains(&format!("{old}/openapi.yaml:{delete_line}:5")),
+        "{}",
+        found[0].3
+    );
+    assert!(found[0].3.contains("`DELETE /pets/{id}`"), "{}", found[0].3);
+    assert_eq!((found[2].1.as_str(), found[2].2), (contract, 1));
+    assert!(
+        found[2].3.contains(&format!("{old}/schemas.yaml:6:5")),
+        "{}",
+        found[2].3
+    );
+}
+
+#[test]
+fn baseline_from_git_reports_breaking_changes_of_the_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"]);
+    write(d, "api/openapi.yaml", PETS_V1);
+    write(d, "api/schemas.yaml", PET_V1);
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "v1"]);
+    write(d, "api/openapi.yaml", PETS_V2);
+    write(d, "api/schemas.yaml", PET_V2);
+    // a contract the baseline does not have is new: nothing to compare
+    write(
+        d,
+        "api/new.yaml",
+        PETS_V2.replace("pets", "owners").as_str(),
+    );
+    let args = [
+        "check",
+        ".",
+        "--baseline",
+        "git:HEAD",
+        "--select",
+        "api-breaking-change",
+        "--format",
+        "json",
+    ];
+    let o = cairn_in(d, &args, None);
+    assert_v2_breaks(&o, "api/openapi.yaml", "git:HEAD:api");
+    // from outside the repository, with the folder given by its absolute path
+    let abs = d.to_string_lossy().into_owned();
+    let mut outside = args;
+    outside[1] = &abs;
+    let o = cairn_in(&root(), &outside, None);
+    assert_v2_breaks(
+        &o,
+        &format!("{abs}/api/openapi.yaml"),
+        &format!("git:HEAD:{abs}/api"),
+    );
+    // without a baseline the rule has nothing to compare with
+    let o = cairn_in(
+        d,
+        &[
+            "check",
+            ".",
+            "--select",
+            "api-breaking-change",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(breaking(&o).is_empty());
+    // a revision git does not know is a usage error
+    let o = cairn_in(d, &["check", ".", "--baseline", "git:no-such-rev"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-rev"));
+}
+
+#[test]
+fn baseline_folder_holds_the_old_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "old/api/openapi.yaml", PETS_V1);
+    write(d, "old/api/schemas.yaml", PET_V1);
+    write(d, "tree/api/openapi.yaml", PETS_V2);
+    write(d, "tree/api/schemas.yaml", PET_V2);
+    let o = cairn_in(
+        d,
+        &[
+            "check",
+            "tree",
+            "--baseline",
+            "old",
+            "--select",
+            "api-breaking-change",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_v2_breaks(&o, "tree/api/openapi.yaml", "old/api");
+    // an unchanged tree has nothing to report
+    let o = cairn_in(
+        d,
+        &[
+            "check",
+            "old",
+            "--baseline",
+            "old",
+            "--select",
+            "api-breaking-change",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // neither a folder nor `git:REV`: a usage error
+    let o = cairn_in(d, &["check", "tree", "--baseline", "nowhere"], None);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn api_conventions_come_from_cairn_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "openapi.yaml",
+        "openapi: 3.0.3
+info: {title: users, version: \"1.0\"}
+security: [{key: []}]
+components: {securitySchemes: {key: {type: apiKey, in: header, name: X-Key}}}
+paths:
+  /users/{id}:
+    get: {responses: {\"200\": {description: a user}}}
+",
+    );
+    let messages = |config: &str| -> Vec<String> {
+        write(d, "cairn.yaml", config);
+        let o = cairn_in(
+            d,
+            &["check", ".", "--select", "api", "--format", "json"],
+            None,
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["diagnostics"].as_array().unwrap())
+            .map(|f| f["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // by default a path needs a version segment
+    let found = messages("system: shop\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("no version segment"), "{found:?}");
+    // versioned in a header: nothing to report
+    let found = messages("system: shop\nchecks:\n  api:\n    version: header\n");
+    assert!(found.is_empty(), "{found:?}");
+    // a required prefix
+    let found = messages("system: shop\nchecks:\n  api:\n    version: none\n    prefix: /api\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("prefix `/api`"), "{found:?}");
+    // a value that is not one is reported where it is written
+    let found = messages("system: shop\nchecks:\n  api:\n    version: url\n");
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("`url` is not a way to version an API")),
+        "{found:?}"
+    );
+}

@@ -3,7 +3,10 @@
 //! system), so a rule change that adds or loses findings on real input shows
 //! up in review. The closing notes of the check work list the network-policy
 //! and cross-object findings on online-boutique and sock-shop with why each
-//! is true.
+//! is true. The API rules find one contract in these systems, bookinfo's
+//! Swagger 2.0 file: its four operations declare no `security` (true: the
+//! sample has no authentication), and its paths follow the conventions
+//! under `basePath: /api/v1`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,19 +40,20 @@ fn check(system: &str) -> Value {
 }
 
 fn tally(v: &Value) -> String {
-    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    // by code number: CA951 before CA1001
+    let mut per_rule: BTreeMap<(usize, String), usize> = BTreeMap::new();
     for f in v["findings"].as_array().unwrap() {
+        let code = f["code"].as_str().unwrap();
         *per_rule
-            .entry(format!(
-                "{} {}",
-                f["code"].as_str().unwrap(),
-                f["rule"].as_str().unwrap()
+            .entry((
+                code.len(),
+                format!("{code} {}", f["rule"].as_str().unwrap()),
             ))
             .or_default() += 1;
     }
     per_rule
         .iter()
-        .map(|(rule, n)| format!("{rule}: {n}"))
+        .map(|((_, rule), n)| format!("{rule}: {n}"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -30,6 +30,8 @@ fn codes_in_sources() -> BTreeSet<String> {
         "cairn_model",
         "cairn_render",
         "cairn_check",
+        "cairn_contract",
+        "cairn_proto",
         "cairn",
     ] {
         rust_files(&root().join("crates").join(krate).join("src"), &mut files);

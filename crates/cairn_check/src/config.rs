@@ -2,6 +2,9 @@
 //! per-path ignores and thresholds, read from `cairn.yaml`'s `checks:`
 //! section and the command line. Problems are diagnostics with a position.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use cairn_ingest::config::{CairnConfig, edit_distance};
 use cairn_source::{Diagnostic, FileId, Pos, Severity};
 use cairn_yaml::Node;
@@ -40,6 +43,90 @@ impl Default for Thresholds {
             max_call_depth: 4,
             max_limit_request_ratio: 4.0,
         }
+    }
+}
+
+/// Where an API says which version of it a client calls (`checks.api.version`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiVersioning {
+    /// A path segment (`/v1/...`), in the path or the servers' base URL (the default).
+    Path,
+    /// A header or media type: paths carry no version.
+    Header,
+    /// The API is not versioned.
+    None,
+}
+
+/// Conventions the API contract rules check (`checks.api`).
+#[derive(Clone, Debug)]
+pub struct ApiConventions {
+    /// Where the version is.
+    pub version: ApiVersioning,
+    /// A prefix every path must start with (server base path included), e.g. `/api`.
+    pub prefix: Option<String>,
+}
+
+impl Default for ApiConventions {
+    fn default() -> Self {
+        ApiConventions {
+            version: ApiVersioning::Path,
+            prefix: None,
+        }
+    }
+}
+
+/// Reads a file of the baseline, given its path in the current tree.
+type ReadFn = dyn Fn(&Path) -> std::io::Result<Vec<u8>> + Send + Sync;
+/// Names a file of the baseline for messages, given its path in the current tree.
+type ShowFn = dyn Fn(&Path) -> String + Send + Sync;
+
+/// The old version of the tree that rules comparing versions read
+/// (`cairn check --baseline`). The caller decides where it comes from (a git
+/// revision, a folder); the engine only asks for files by their current path,
+/// so the check itself does no IO of its own choosing.
+#[derive(Clone)]
+pub struct Baseline {
+    name: String,
+    read: Arc<ReadFn>,
+    show: Arc<ShowFn>,
+}
+
+impl std::fmt::Debug for Baseline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Baseline")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Baseline {
+    /// A baseline called `name` (`git:main`), whose files `read` returns and
+    /// `show` names, both given a file's path in the current tree.
+    pub fn new(
+        name: impl Into<String>,
+        read: impl Fn(&Path) -> std::io::Result<Vec<u8>> + Send + Sync + 'static,
+        show: impl Fn(&Path) -> String + Send + Sync + 'static,
+    ) -> Self {
+        Baseline {
+            name: name.into(),
+            read: Arc::new(read),
+            show: Arc::new(show),
+        }
+    }
+
+    /// Its name, as given on the command line.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The baseline's version of the file at `path` in the current tree.
+    pub fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        (self.read)(path)
+    }
+
+    /// How to name the baseline's version of `path` in a message.
+    pub fn show(&self, path: &Path) -> String {
+        (self.show)(path)
     }
 }
 
@@ -106,6 +193,10 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// Namespaces declared in `cairn.yaml`.
     pub namespaces: Vec<String>,
+    /// API conventions (`checks.api`).
+    pub api: ApiConventions,
+    /// The old version of the tree, for rules that compare (`--baseline`).
+    pub baseline: Option<Baseline>,
     /// Problems with the settings.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -127,6 +218,8 @@ impl Settings {
             path_ignores: Vec::new(),
             thresholds: Thresholds::default(),
             namespaces: Vec::new(),
+            api: ApiConventions::default(),
+            baseline: None,
             diagnostics: Vec::new(),
         }
     }
@@ -312,8 +405,10 @@ impl Settings {
                 }
             }
         }
+        let api = read_api(node.get("api"), &mut bad);
         self.select.extend(select);
         self.ignore.extend(ignore);
+        self.api = api;
         self.overrides.extend(overrides);
         self.path_ignores.extend(path_ignores);
         self.thresholds = t;
@@ -366,6 +461,43 @@ impl Settings {
     pub fn parse_fail_on(text: &str) -> Option<Severity> {
         Level::parse(text).and_then(Level::severity)
     }
+}
+
+/// Reads `checks.api`: `version` (path, header, none) and `prefix`.
+fn read_api(node: Option<&Node>, bad: &mut dyn FnMut(Pos, String, &str)) -> ApiConventions {
+    let mut api = ApiConventions::default();
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return api;
+    };
+    if let Some(v) = node.get("version").filter(|v| !v.is_null()) {
+        match v.as_str() {
+            Some("path") => api.version = ApiVersioning::Path,
+            Some("header") => api.version = ApiVersioning::Header,
+            Some("none") => api.version = ApiVersioning::None,
+            other => bad(
+                v.pos,
+                format!("`{}` is not a way to version an API", other.unwrap_or("?")),
+                "use path (`/v1/...`), header or none",
+            ),
+        }
+    }
+    if let Some(p) = node.get("prefix").filter(|p| !p.is_null()) {
+        match p.as_str().map(str::trim) {
+            Some(text) if text.starts_with('/') => {
+                let t = text.trim_end_matches('/');
+                api.prefix = (!t.is_empty()).then(|| t.to_owned());
+            }
+            other => bad(
+                p.pos,
+                format!(
+                    "`checks.api.prefix` is `{}`, not a path",
+                    other.unwrap_or("?")
+                ),
+                "write a path that starts with `/`, e.g. `/api`",
+            ),
+        }
+    }
+    api
 }
 
 fn parse_range(text: &str, parse: fn(&str) -> Option<f64>) -> Option<(f64, f64)> {

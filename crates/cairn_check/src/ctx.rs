@@ -2,6 +2,7 @@
 //! once per run so that cross-object rules stay linear.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use cairn_ingest::Ingest;
 use cairn_ingest::k8s::K8sObject;
@@ -11,6 +12,7 @@ use cairn_source::{FileId, Pos};
 use cairn_yaml::Node;
 
 use crate::config::Settings;
+use crate::kit_api::Contracts;
 
 /// Namespaces every cluster has.
 pub const SYSTEM_NAMESPACES: &[&str] =
@@ -70,6 +72,7 @@ pub struct Ctx<'a> {
     workloads: Vec<usize>,
     pod_label_index: HashMap<&'a str, HashMap<&'a str, Vec<usize>>>,
     pod_labels: HashMap<usize, Vec<(String, String)>>,
+    contracts: OnceLock<Contracts>,
 }
 
 impl<'a> Ctx<'a> {
@@ -123,7 +126,16 @@ impl<'a> Ctx<'a> {
             workloads,
             pod_label_index,
             pod_labels,
+            contracts: OnceLock::new(),
         }
+    }
+
+    /// The OpenAPI contracts of the scan, parsed with their `$ref`s (and
+    /// their baseline versions under `--baseline`): built by the first rule
+    /// that asks, once per run.
+    pub fn contracts(&self) -> &Contracts {
+        self.contracts
+            .get_or_init(|| Contracts::build(self.ingest, self.settings.baseline.as_ref()))
     }
 
     /// Every Kubernetes object read.

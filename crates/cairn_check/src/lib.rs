@@ -12,6 +12,7 @@
 pub mod config;
 pub mod ctx;
 pub mod docs;
+pub mod kit_api;
 pub mod kit_graph;
 pub mod kit_manifest;
 pub mod kit_mesh;
@@ -156,13 +157,15 @@ pub enum Category {
     Security,
     /// Spend.
     Cost,
+    /// API contracts: path conventions, authentication, rate limits, breaking changes.
+    Api,
     /// The suppressions themselves.
     Suppression,
 }
 
 impl Category {
     /// Every category, in documentation order.
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Category::Resources,
         Category::Manifest,
         Category::Access,
@@ -174,6 +177,7 @@ impl Category {
         Category::Ownership,
         Category::Security,
         Category::Cost,
+        Category::Api,
         Category::Suppression,
     ];
 
@@ -191,6 +195,7 @@ impl Category {
             Category::Ownership => "ownership",
             Category::Security => "security",
             Category::Cost => "cost",
+            Category::Api => "api",
             Category::Suppression => "suppression",
         }
     }
@@ -256,10 +261,10 @@ impl Rule {
     }
 }
 
-/// Every rule, sorted by code.
+/// Every rule, sorted by code (by number: `CA951` before `CA1001`).
 pub fn rules() -> Vec<&'static Rule> {
     let mut all: Vec<&'static Rule> = RULE_FILES.iter().map(|(r, _)| *r).collect();
-    all.sort_by_key(|r| r.code);
+    all.sort_by_key(|r| (r.code.len(), r.code));
     all
 }
 

@@ -4,11 +4,14 @@
 //! Fixtures live in `tests/rules/<rule-name>/`: `bad.yaml` (or a `bad/`
 //! folder) and `good.yaml` (or `good/`). A line of a bad fixture where the
 //! rule must report carries the comment `# expect: <rule-name>`, or the
-//! line above it a comment line `# expect-next-line: <rule-name>`.
+//! line above it a comment line `# expect-next-line: <rule-name>`. A rule
+//! that compares with an older version of the tree (`--baseline`) finds it
+//! in a `bad.baseline/` (or `good.baseline/`) folder beside the fixture.
 
 use std::path::{Path, PathBuf};
 
-use cairn_check::{Profile, Settings, config::Selection, output};
+use cairn_check::config::{Baseline, Selection};
+use cairn_check::{Profile, Settings, output};
 use cairn_ingest::{InputPath, Options};
 
 fn fixture(rule: &str, which: &str) -> PathBuf {
@@ -30,6 +33,10 @@ fn check(path: &Path, rule: &'static cairn_check::Rule) -> Run {
     let ingest = cairn_ingest::ingest(&[InputPath::Path(path.to_owned())], &opts, &|_, _| {});
     let (system, _) = cairn_model::build(&ingest);
     let mut settings = Settings::from_config(ingest.configs.first(), Some(Profile::Production));
+    let old = path.with_extension("baseline");
+    if old.is_dir() {
+        settings.baseline = Some(folder_baseline(path, &old));
+    }
     // a suppression rule is about the others, so they all run
     if rule.category != cairn_check::Category::Suppression {
         settings.select = vec![Selection::Rule(rule)];
@@ -37,6 +44,25 @@ fn check(path: &Path, rule: &'static cairn_check::Rule) -> Run {
     let mut outcome = cairn_check::run(&ingest, &system, &settings);
     outcome.findings.retain(|f| std::ptr::eq(f.rule, rule));
     Run { ingest, outcome }
+}
+
+/// The old tree in `old` for the fixture at `root`: a file's old version is
+/// at its path relative to `root`, under `old`.
+fn folder_baseline(root: &Path, old: &Path) -> Baseline {
+    let (root, old) = (root.to_owned(), old.to_owned());
+    let (root2, old2) = (root.clone(), old.clone());
+    Baseline::new(
+        old.display().to_string(),
+        move |p: &Path| match p.strip_prefix(&root) {
+            Ok(rel) => std::fs::read(old.join(rel)),
+            Err(_) => Err(std::io::Error::other("outside the fixture")),
+        },
+        move |p: &Path| {
+            old2.join(p.strip_prefix(&root2).unwrap_or(p))
+                .display()
+                .to_string()
+        },
+    )
 }
 
 fn files_under(path: &Path) -> Vec<PathBuf> {

@@ -37,6 +37,9 @@ pub struct ServiceIntent {
     pub role: Option<String>,
     /// Runbook URL or path.
     pub runbook: Option<String>,
+    /// Declared rate limit as written (`100/min`), with where its value is.
+    #[serde(skip)]
+    pub rate_limit: Option<(String, Loc)>,
 }
 
 /// A dependency the team declares, with its policies.
@@ -196,6 +199,11 @@ const SERVICE: &[Key] = &[
     ),
     key("slo", Ty::Object(SLO), "service level objectives"),
     key(
+        "rate-limit",
+        Ty::Str,
+        "requests the service accepts per period, e.g. `100/min` or `10/s`",
+    ),
+    key(
         "contracts",
         Ty::StrList,
         "API contract files (OpenAPI, AsyncAPI, .proto), relative to cairn.yaml",
@@ -261,6 +269,18 @@ const THRESHOLDS: &[Key] = &[
         "how many times its request a limit may be (default 4)",
     ),
 ];
+const API: &[Key] = &[
+    key(
+        "version",
+        Ty::Enum(&["path", "header", "none"]),
+        "where API versions are: a path segment such as `/v1` (default), a header, or none",
+    ),
+    key(
+        "prefix",
+        Ty::Str,
+        "a prefix every API path must start with, server base path included, e.g. `/api`",
+    ),
+];
 const CHECKS: &[Key] = &[
     key(
         "select",
@@ -283,6 +303,11 @@ const CHECKS: &[Key] = &[
         "rules to ignore in some files",
     ),
     key("thresholds", Ty::Object(THRESHOLDS), "limits the rules use"),
+    key(
+        "api",
+        Ty::Object(API),
+        "conventions the API contract rules check",
+    ),
 ];
 
 /// Whether a document is a `cairn.yaml` by its content: a `system` name, no
@@ -357,6 +382,10 @@ pub fn read_config(file: FileId, root: &Node, diags: &mut Vec<Diagnostic>) -> Ca
             context: v.get_str("context").map(str::to_owned),
             role: v.get_str("role").map(str::to_owned),
             runbook: v.get_str("runbook").map(str::to_owned),
+            rate_limit: v
+                .get("rate-limit")
+                .filter(|r| !r.is_null())
+                .and_then(|r| Some((r.as_scalar()?.text.to_string(), Loc::new(file, r.pos)))),
             availability: v.path(&["slo", "availability"]).and_then(Node::as_f64),
             ..ServiceIntent::default()
         };

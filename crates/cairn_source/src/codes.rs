@@ -38,6 +38,11 @@ pub const SCAN_CODES: &[CodeInfo] = &[
         "an `--exclude` pattern is not a valid glob; it was ignored",
     ),
     code(
+        "buf-config-invalid",
+        Error,
+        "`buf.yaml` next to a `.proto` tree is not valid or names an unknown rule; the default rules (or the valid part) were used",
+    ),
+    code(
         "check-config-invalid",
         Error,
         "the `checks:` section of cairn.yaml names an unknown rule, severity, glob or threshold; that setting was ignored",
@@ -86,6 +91,71 @@ pub const SCAN_CODES: &[CodeInfo] = &[
         "config-wrong-type",
         Warning,
         "a cairn.yaml value has the wrong type; it was ignored",
+    ),
+    code(
+        "contract-empty",
+        Error,
+        "a contract file holds no document; it was not compared",
+    ),
+    code(
+        "contract-file-added",
+        Info,
+        "comparing two folders, a contract file is only in the new version",
+    ),
+    code(
+        "contract-file-removed",
+        Warning,
+        "comparing two folders, a contract file is only in the base; if it moved, compare the two files directly",
+    ),
+    code(
+        "contract-kind-mismatch",
+        Error,
+        "one version is an AsyncAPI document and the other OpenAPI; they were not compared",
+    ),
+    code(
+        "contract-not-openapi",
+        Warning,
+        "a document compared as OpenAPI has no `openapi` or `swagger` version field; it was compared as OpenAPI 3",
+    ),
+    code(
+        "contract-not-utf8",
+        Warning,
+        "a contract file is not valid UTF-8; invalid bytes were read as U+FFFD",
+    ),
+    code(
+        "contract-read",
+        Error,
+        "a contract file could not be read; nothing was compared for it",
+    ),
+    code(
+        "contract-ref-cycle",
+        Error,
+        "`$ref`s point at each other without reaching a schema; the reference is left unresolved and the rest compared",
+    ),
+    code(
+        "contract-ref-remote",
+        Warning,
+        "a `$ref` names a remote document; cairn never uses the network, so it was not followed",
+    ),
+    code(
+        "contract-ref-unresolved",
+        Error,
+        "a `$ref` points to a file that cannot be read or a node that does not exist; the rest was compared",
+    ),
+    code(
+        "contract-syntax",
+        Error,
+        "a contract file is not valid YAML or JSON; it was read as far as it parses",
+    ),
+    code(
+        "contract-version-changed",
+        Warning,
+        "the AsyncAPI major version differs between the two versions; channels and operations were matched by name",
+    ),
+    code(
+        "diff-config-invalid",
+        Error,
+        "a line of a `cairn diff` severity or ignore file names no known id, level or operation; the other lines apply",
     ),
     code(
         "file-binary",
@@ -162,6 +232,16 @@ pub const SCAN_CODES: &[CodeInfo] = &[
         "path-unreadable",
         Error,
         "a path given or found could not be read (missing, permission denied, dangling link)",
+    ),
+    code(
+        "proto-compile",
+        Error,
+        "a `.proto` file does not compile (syntax, a missing import); the rest of the tree was compared",
+    ),
+    code(
+        "proto-read",
+        Error,
+        "a `.proto` file or folder could not be read",
     ),
     code(
         "unrecognised-document",
