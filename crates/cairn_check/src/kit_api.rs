@@ -1,4 +1,4 @@
-//! Helpers shared by the API contract rules: the scan's OpenAPI contracts
+//! Helpers shared by the API contract rules: the scan's OpenAPI and AsyncAPI contracts
 //! parsed once per run with `cairn_contract` (their `$ref`s followed through
 //! the files the scan read, never the disk), positions mapped back into the
 //! scan, the paths that are not resources, and security requirements.
@@ -17,7 +17,7 @@ use crate::config::Baseline;
 /// so a file and its old version are kept apart though they share a path.
 const BASELINE_SPACE: u32 = 1;
 
-/// One OpenAPI contract of the scan.
+/// One OpenAPI or AsyncAPI contract of the scan.
 #[derive(Clone, Copy, Debug)]
 pub struct ApiContract {
     /// The contract file in the scan.
@@ -27,9 +27,12 @@ pub struct ApiContract {
     /// The baseline's version in [`Contracts::docs`], when there is a
     /// baseline and the contract is in it.
     pub base: Option<FileId>,
+    /// An AsyncAPI contract: only compared with its baseline; the
+    /// other API rules are about HTTP operations.
+    pub asyncapi: bool,
 }
 
-/// The scan's OpenAPI contracts, parsed.
+/// The scan's OpenAPI and AsyncAPI contracts, parsed.
 pub struct Contracts {
     /// Every file read: the contracts, the files their `$ref`s reach, and
     /// the baseline's versions.
@@ -45,7 +48,8 @@ impl Contracts {
     /// holds, and its baseline version when `baseline` is given. A contract
     /// that does not parse is left out: the scan reported it.
     pub fn build(ingest: &Ingest, baseline: Option<&Baseline>) -> Contracts {
-        if !ingest.contracts.iter().any(|c| c.format == Format::OpenApi) {
+        let wanted = |f: Format| f == Format::OpenApi || f == Format::AsyncApi;
+        if !ingest.contracts.iter().any(|c| wanted(c.format)) {
             return Contracts {
                 docs: Docs::new(),
                 list: Vec::new(),
@@ -70,7 +74,7 @@ impl Contracts {
         let mut list = Vec::new();
         let mut seen = HashSet::new();
         for c in &ingest.contracts {
-            if c.format != Format::OpenApi || !seen.insert(c.file) {
+            if !wanted(c.format) || !seen.insert(c.file) {
                 continue;
             }
             let path = ingest.sources.path(c.file);
@@ -91,6 +95,7 @@ impl Contracts {
                 file: c.file,
                 current,
                 base,
+                asyncapi: c.format == Format::AsyncApi,
             });
         }
         let mut in_scan = HashMap::new();

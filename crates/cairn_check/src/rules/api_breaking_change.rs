@@ -1,16 +1,18 @@
-//! An OpenAPI contract changed in a way that breaks its clients, compared with a baseline.
+//! An API contract changed in a way that breaks its clients, compared with a baseline.
 //!
 //! A removed endpoint, a response field that is no longer returned, a
 //! request parameter that became required: each breaks clients that were
 //! written against the old contract, and none shows in a review of the new
 //! file alone. With `cairn check --baseline git:<rev>` (a git revision,
 //! e.g. `git:main` or `git:HEAD~1`) or `--baseline <folder>` (a folder
-//! holding the old version of the scanned tree), every OpenAPI contract
-//! the scan finds is compared with its version in the baseline, `$ref`s to
-//! other files included, and every change that breaks clients (oasdiff's
-//! `ERR` level: `cairn diff --list-ids` lists them) is a finding. The
-//! message names the change's oasdiff id, so a team moving from oasdiff
-//! keeps its vocabulary.
+//! holding the old version of the scanned tree), every OpenAPI and AsyncAPI
+//! contract the scan finds is compared with its version in the baseline,
+//! `$ref`s to other files included, and every change that breaks clients
+//! (oasdiff's `ERR` level: `cairn diff --list-ids` lists them; for AsyncAPI
+//! the same ids with `received`/`sent` for `request`/`response`, and
+//! removed channels, operations and messages) is a finding. The message
+//! names the change's id, so a team moving from oasdiff keeps its
+//! vocabulary. `.proto` contracts are compared with `cairn diff OLD/ NEW/`.
 //!
 //! A contract at path `P` is compared with `git show <rev>:./P` (run in
 //! its folder) or `<folder>/P` (`P` relative to the scanned path). A
@@ -52,7 +54,7 @@
 use std::fmt::Write;
 
 use cairn_contract::Level as ChangeLevel;
-use cairn_contract::openapi::{Options, compare};
+use cairn_contract::openapi::Options;
 
 use crate::kit_api::first_line;
 use crate::prelude::*;
@@ -63,7 +65,7 @@ pub static RULE: Rule = Rule {
     name: "api-breaking-change",
     category: Category::Api,
     levels: levels!(warning, warning, error, error, error),
-    summary: "an OpenAPI contract changed in a way that breaks its clients, compared with `--baseline`",
+    summary: "an OpenAPI or AsyncAPI contract changed in a way that breaks its clients, compared with `--baseline`",
     help: "keep the old behaviour (deprecate first, remove after the sunset date) or publish the change as a new major version",
     check,
 };
@@ -76,7 +78,7 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
     let opts = Options::default();
     for c in &contracts.list {
         let Some(base) = c.base else { continue };
-        let (changes, _) = compare(&contracts.docs, base, c.current, &opts);
+        let (changes, _) = cairn_contract::compare(&contracts.docs, base, c.current, &opts);
         for change in changes.iter().filter(|ch| ch.level == ChangeLevel::Err) {
             let operation = match (&change.operation, &change.path) {
                 (Some(m), Some(p)) => format!(" in `{m} {p}`"),

@@ -68,7 +68,7 @@ pub static RULE: Rule = Rule {
 fn check(cx: &Ctx<'_>, out: &mut Out) {
     let contracts = cx.contracts();
     let prefix = cx.settings.api.prefix.as_deref();
-    for c in &contracts.list {
+    for c in contracts.list.iter().filter(|c| !c.asyncapi) {
         let Some(spec) = contracts.spec(c) else {
             continue;
         };

@@ -128,7 +128,7 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
 /// `x-rate-limit…` extensions of every OpenAPI contract.
 fn contract_limits(cx: &Ctx<'_>, out: &mut Out) {
     let contracts = cx.contracts();
-    for c in &contracts.list {
+    for c in contracts.list.iter().filter(|c| !c.asyncapi) {
         let Some(spec) = contracts.spec(c) else {
             continue;
         };
