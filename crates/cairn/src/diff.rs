@@ -437,11 +437,7 @@ fn folders(
             .collect();
         return write(args.format, &changes, &diagnostics, &sources, fail_on);
     }
-    let ((prev, prev_diags), (cur, cur_diags)) = std::thread::scope(|s| {
-        let b = s.spawn(|| cairn_proto::load(base));
-        let c = cairn_proto::load(revision);
-        (b.join().unwrap_or_else(|_| cairn_proto::load(base)), c)
-    });
+    let ((prev, prev_diags), (cur, cur_diags)) = cairn_proto::load_pair(base, revision);
     // buf reads `buf.yaml` from the new version's module.
     let (cfg, cfg_diags) = cairn_proto::BreakingConfig::from_buf_yaml(revision);
     let cfg = cfg.unwrap_or_default();

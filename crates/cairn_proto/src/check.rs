@@ -1,9 +1,20 @@
 //! The breaking rules: each compares the previous tree with the current one
 //! and reports what buf would, where buf would.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::tree::{DefaultValue, Enum, Field, Message, ProtoFile, ProtoTree, Service, Span, feat};
+use crate::rules::{RULES, RuleSet};
+use crate::tree::{
+    DefaultValue, Enum, Field, FxHashMap, FxHashSet, Message, ProtoFile, ProtoTree, Service, Span,
+    feat,
+};
+
+/// The position of a rule in [`crate::RULES`], found at compile time.
+macro_rules! rule {
+    ($id:literal) => {
+        const { crate::rules::rule_index($id) }
+    };
+}
 
 /// A finding before ignores are applied: where in the current tree, and
 /// where in the previous one.
@@ -19,20 +30,24 @@ pub(crate) struct Finding {
 
 /// Lookups over one tree, keyed by fully-qualified names.
 struct Index<'a> {
-    messages: HashMap<&'a str, (&'a ProtoFile, &'a Message)>,
-    enums: HashMap<&'a str, (&'a ProtoFile, &'a Enum)>,
-    services: HashMap<&'a str, (&'a ProtoFile, &'a Service)>,
-    extensions: HashMap<(&'a str, i32), (&'a ProtoFile, &'a Field)>,
+    messages: FxHashMap<&'a str, (&'a ProtoFile, &'a Message)>,
+    enums: FxHashMap<&'a str, (&'a ProtoFile, &'a Enum)>,
+    services: FxHashMap<&'a str, (&'a ProtoFile, &'a Service)>,
+    extensions: FxHashMap<(&'a str, i32), (&'a ProtoFile, &'a Field)>,
 }
 
 impl<'a> Index<'a> {
     fn new(tree: &'a ProtoTree) -> Self {
+        let count = |n: fn(&ProtoFile) -> usize| tree.files.iter().map(n).sum::<usize>();
         let mut ix = Index {
-            messages: HashMap::new(),
-            enums: HashMap::new(),
-            services: HashMap::new(),
-            extensions: HashMap::new(),
+            messages: FxHashMap::default(),
+            enums: FxHashMap::default(),
+            services: FxHashMap::default(),
+            extensions: FxHashMap::default(),
         };
+        ix.messages.reserve(count(|f| f.messages.len()));
+        ix.enums.reserve(count(|f| f.enums.len()));
+        ix.services.reserve(count(|f| f.services.len()));
         for f in &tree.files {
             for m in &f.messages {
                 ix.messages.entry(m.full_name.as_str()).or_insert((f, m));
@@ -77,7 +92,7 @@ struct Checker<'a> {
     cur: &'a ProtoTree,
     pix: Index<'a>,
     cix: Index<'a>,
-    rules: &'a BTreeSet<&'static str>,
+    rules: RuleSet,
     out: Vec<Finding>,
 }
 
@@ -87,6 +102,7 @@ pub(crate) fn run(
     cur: &ProtoTree,
     rules: &BTreeSet<&'static str>,
 ) -> Vec<Finding> {
+    let rules = RuleSet::of(rules.iter().copied());
     let mut c = Checker {
         prev,
         cur,
@@ -408,14 +424,15 @@ const MESSAGE_SET_MAX: i64 = 2_147_483_646;
 const ENUM_MAX: i64 = 2_147_483_647;
 
 impl<'a> Checker<'a> {
-    fn on(&self, rule: &str) -> bool {
-        self.rules.contains(rule)
+    #[inline]
+    fn on(&self, rule: usize) -> bool {
+        self.rules.has(rule)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
-        rule: &'static str,
+        rule: usize,
         file: Option<&ProtoFile>,
         loc: Option<Span>,
         against_file: Option<&ProtoFile>,
@@ -423,7 +440,7 @@ impl<'a> Checker<'a> {
         message: String,
     ) {
         self.out.push(Finding {
-            rule,
+            rule: RULES[rule].id,
             message,
             file: file.map(|f| f.path.clone()),
             loc: if file.is_some() { loc } else { None },
@@ -452,11 +469,11 @@ impl<'a> Checker<'a> {
 
     fn files(&mut self) {
         let (prev, cur) = (self.prev, self.cur);
-        if self.on("FILE_NO_DELETE") {
+        if self.on(rule!("FILE_NO_DELETE")) {
             for pf in &prev.files {
                 if !cur.by_path.contains_key(&pf.path) {
                     self.add(
-                        "FILE_NO_DELETE",
+                        rule!("FILE_NO_DELETE"),
                         None,
                         None,
                         Some(pf),
@@ -477,13 +494,13 @@ impl<'a> Checker<'a> {
 
     fn file_pair(&mut self, pf: &'a ProtoFile, cf: &'a ProtoFile) {
         // Deletions within the file.
-        if self.on("ENUM_NO_DELETE") {
-            let names: HashSet<&str> = cf.enums.iter().map(|e| e.nested_name.as_str()).collect();
+        if self.on(rule!("ENUM_NO_DELETE")) {
+            let names: FxHashSet<&str> = cf.enums.iter().map(|e| e.nested_name.as_str()).collect();
             for e in &pf.enums {
                 if !names.contains(e.nested_name.as_str()) {
                     let loc = Self::deleted_location(cf, &e.nested_name);
                     self.add(
-                        "ENUM_NO_DELETE",
+                        rule!("ENUM_NO_DELETE"),
                         Some(cf),
                         loc,
                         Some(pf),
@@ -496,13 +513,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if self.on("MESSAGE_NO_DELETE") {
-            let names: HashSet<&str> = cf.messages.iter().map(|m| m.nested_name.as_str()).collect();
+        if self.on(rule!("MESSAGE_NO_DELETE")) {
+            let names: FxHashSet<&str> =
+                cf.messages.iter().map(|m| m.nested_name.as_str()).collect();
             for m in &pf.messages {
                 if !names.contains(m.nested_name.as_str()) {
                     let loc = Self::deleted_location(cf, &m.nested_name);
                     self.add(
-                        "MESSAGE_NO_DELETE",
+                        rule!("MESSAGE_NO_DELETE"),
                         Some(cf),
                         loc,
                         Some(pf),
@@ -515,8 +533,8 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if self.on("EXTENSION_NO_DELETE") {
-            let names: HashSet<&str> = cf
+        if self.on(rule!("EXTENSION_NO_DELETE")) {
+            let names: FxHashSet<&str> = cf
                 .extensions
                 .iter()
                 .map(|x| ext_nested_name(cf, x))
@@ -526,7 +544,7 @@ impl<'a> Checker<'a> {
                 if !names.contains(nested) {
                     let loc = Self::deleted_location(cf, nested);
                     self.add(
-                        "EXTENSION_NO_DELETE",
+                        rule!("EXTENSION_NO_DELETE"),
                         Some(cf),
                         loc,
                         Some(pf),
@@ -536,12 +554,12 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if self.on("SERVICE_NO_DELETE") {
-            let names: HashSet<&str> = cf.services.iter().map(|s| s.name.as_str()).collect();
+        if self.on(rule!("SERVICE_NO_DELETE")) {
+            let names: FxHashSet<&str> = cf.services.iter().map(|s| s.name.as_str()).collect();
             for s in &pf.services {
                 if !names.contains(s.name.as_str()) {
                     self.add(
-                        "SERVICE_NO_DELETE",
+                        rule!("SERVICE_NO_DELETE"),
                         Some(cf),
                         None,
                         Some(pf),
@@ -556,14 +574,17 @@ impl<'a> Checker<'a> {
         }
         // File-level values.
         for &(rule, option, number) in crate::tree::FILE_OPTIONS {
-            if !self.on(rule) {
+            let Ok(ri) = RULES.binary_search_by(|r| r.id.cmp(rule)) else {
+                continue;
+            };
+            if !self.on(ri) {
                 continue;
             }
-            let before = pf.options.get(rule).cloned().unwrap_or_default();
-            let after = cf.options.get(rule).cloned().unwrap_or_default();
+            let before = pf.options.get(rule).map_or("", String::as_str);
+            let after = cf.options.get(rule).map_or("", String::as_str);
             if before != after {
                 self.add(
-                    rule,
+                    ri,
                     Some(cf),
                     cf.loc(&[8, number]),
                     Some(pf),
@@ -572,9 +593,9 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if self.on("FILE_SAME_PACKAGE") && pf.package != cf.package {
+        if self.on(rule!("FILE_SAME_PACKAGE")) && pf.package != cf.package {
             self.add(
-                "FILE_SAME_PACKAGE",
+                rule!("FILE_SAME_PACKAGE"),
                 Some(cf),
                 cf.loc(&[2]),
                 Some(pf),
@@ -585,7 +606,7 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if self.on("FILE_SAME_SYNTAX") {
+        if self.on(rule!("FILE_SAME_SYNTAX")) {
             let name = |f: &ProtoFile| match f.syntax {
                 crate::tree::Syntax::Proto2 => "proto2",
                 crate::tree::Syntax::Proto3 => "proto3",
@@ -593,7 +614,7 @@ impl<'a> Checker<'a> {
             };
             if name(pf) != name(cf) {
                 self.add(
-                    "FILE_SAME_SYNTAX",
+                    rule!("FILE_SAME_SYNTAX"),
                     Some(cf),
                     cf.loc(&[12]),
                     Some(pf),
@@ -610,16 +631,16 @@ impl<'a> Checker<'a> {
         for f in &prev.files {
             prev_pkgs.entry(f.package.as_str()).or_default().push(f);
         }
-        let mut cur_pkgs: HashMap<&str, Vec<&ProtoFile>> = HashMap::new();
+        let mut cur_pkgs: FxHashMap<&str, Vec<&ProtoFile>> = FxHashMap::default();
         for f in &cur.files {
             cur_pkgs.entry(f.package.as_str()).or_default().push(f);
         }
-        if self.on("PACKAGE_NO_DELETE") {
+        if self.on(rule!("PACKAGE_NO_DELETE")) {
             for (pkg, files) in &prev_pkgs {
                 if !cur_pkgs.contains_key(pkg) {
                     let first = files.iter().min_by(|a, b| a.path.cmp(&b.path)).copied();
                     self.add(
-                        "PACKAGE_NO_DELETE",
+                        rule!("PACKAGE_NO_DELETE"),
                         None,
                         None,
                         first,
@@ -629,10 +650,10 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let want_enum = self.on("PACKAGE_ENUM_NO_DELETE");
-        let want_msg = self.on("PACKAGE_MESSAGE_NO_DELETE");
-        let want_ext = self.on("PACKAGE_EXTENSION_NO_DELETE");
-        let want_svc = self.on("PACKAGE_SERVICE_NO_DELETE");
+        let want_enum = self.on(rule!("PACKAGE_ENUM_NO_DELETE"));
+        let want_msg = self.on(rule!("PACKAGE_MESSAGE_NO_DELETE"));
+        let want_ext = self.on(rule!("PACKAGE_EXTENSION_NO_DELETE"));
+        let want_svc = self.on(rule!("PACKAGE_SERVICE_NO_DELETE"));
         if !(want_enum || want_msg || want_ext || want_svc) {
             return;
         }
@@ -640,11 +661,11 @@ impl<'a> Checker<'a> {
             let Some(cfiles) = cur_pkgs.get(pkg) else {
                 continue;
             };
-            let cur_enums: HashSet<&str> = cfiles
+            let cur_enums: FxHashSet<&str> = cfiles
                 .iter()
                 .flat_map(|f| f.enums.iter().map(|e| e.nested_name.as_str()))
                 .collect();
-            let cur_msgs: HashMap<&str, (&ProtoFile, &Message)> = cfiles
+            let cur_msgs: FxHashMap<&str, (&ProtoFile, &Message)> = cfiles
                 .iter()
                 .flat_map(|f| {
                     f.messages
@@ -652,11 +673,11 @@ impl<'a> Checker<'a> {
                         .map(move |m| (m.nested_name.as_str(), (*f, m)))
                 })
                 .collect();
-            let cur_exts: HashSet<&str> = cfiles
+            let cur_exts: FxHashSet<&str> = cfiles
                 .iter()
                 .flat_map(|f| f.extensions.iter().map(|x| ext_nested_name(f, x)))
                 .collect();
-            let cur_svcs: HashSet<&str> = cfiles
+            let cur_svcs: FxHashSet<&str> = cfiles
                 .iter()
                 .flat_map(|f| f.services.iter().map(|s| s.name.as_str()))
                 .collect();
@@ -669,7 +690,7 @@ impl<'a> Checker<'a> {
                         if !cur_enums.contains(e.nested_name.as_str()) {
                             let loc = deleted_at(&e.nested_name);
                             self.add(
-                                "PACKAGE_ENUM_NO_DELETE",
+                                rule!("PACKAGE_ENUM_NO_DELETE"),
                                 cf,
                                 loc,
                                 Some(pf),
@@ -699,7 +720,7 @@ impl<'a> Checker<'a> {
                                 }
                             }
                             self.add(
-                                "PACKAGE_MESSAGE_NO_DELETE",
+                                rule!("PACKAGE_MESSAGE_NO_DELETE"),
                                 at.0,
                                 at.1,
                                 Some(pf),
@@ -718,7 +739,7 @@ impl<'a> Checker<'a> {
                         if !cur_exts.contains(nested) {
                             let loc = deleted_at(nested);
                             self.add(
-                                "PACKAGE_EXTENSION_NO_DELETE",
+                                rule!("PACKAGE_EXTENSION_NO_DELETE"),
                                 cf,
                                 loc,
                                 Some(pf),
@@ -734,7 +755,7 @@ impl<'a> Checker<'a> {
                     for s in &pf.services {
                         if !cur_svcs.contains(s.name.as_str()) {
                             self.add(
-                                "PACKAGE_SERVICE_NO_DELETE",
+                                rule!("PACKAGE_SERVICE_NO_DELETE"),
                                 cf,
                                 None,
                                 Some(pf),
@@ -766,9 +787,9 @@ impl<'a> Checker<'a> {
     }
 
     fn enum_pair(&mut self, pf: &ProtoFile, pe: &Enum, cf: &ProtoFile, ce: &Enum) {
-        let eloc = cf.loc(&ce.path);
-        let ploc = pf.loc(&pe.path);
-        if self.on("ENUM_SAME_TYPE") {
+        let eloc = || cf.loc(&ce.path);
+        let ploc = || pf.loc(&pe.path);
+        if self.on(rule!("ENUM_SAME_TYPE")) {
             let was_closed = pe.features.enum_type == feat::CLOSED;
             let is_closed = ce.features.enum_type == feat::CLOSED;
             if was_closed != is_closed {
@@ -778,25 +799,25 @@ impl<'a> Checker<'a> {
                     ("closed", "open")
                 };
                 self.add(
-                    "ENUM_SAME_TYPE",
+                    rule!("ENUM_SAME_TYPE"),
                     Some(cf),
-                    cf.loc(&join(&ce.path, &[3, 7, 2])).or(eloc),
+                    cf.loc(&join(&ce.path, &[3, 7, 2])).or_else(eloc),
                     Some(pf),
-                    pf.loc(&join(&pe.path, &[3, 7, 2])).or(ploc),
+                    pf.loc(&join(&pe.path, &[3, 7, 2])).or_else(ploc),
                     format!("Enum {:?} changed from {a} to {b}.", ce.name),
                 );
             }
         }
-        if self.on("ENUM_SAME_JSON_FORMAT")
+        if self.on(rule!("ENUM_SAME_JSON_FORMAT"))
             && pe.features.json_format == feat::ALLOW
             && ce.features.json_format != feat::ALLOW
         {
             self.add(
-                "ENUM_SAME_JSON_FORMAT",
+                rule!("ENUM_SAME_JSON_FORMAT"),
                 Some(cf),
-                cf.loc(&join(&ce.path, &[3, 7, 6])).or(eloc),
+                cf.loc(&join(&ce.path, &[3, 7, 6])).or_else(eloc),
                 Some(pf),
-                pf.loc(&join(&pe.path, &[3, 7, 6])).or(ploc),
+                pf.loc(&join(&pe.path, &[3, 7, 6])).or_else(ploc),
                 format!(
                     "Enum {:?} JSON format support changed from {} to {}.",
                     ce.name,
@@ -814,9 +835,17 @@ impl<'a> Checker<'a> {
             cur_numbers.entry(v.number).or_default().push(v);
         }
         for (rule, by_number, by_name) in [
-            ("ENUM_VALUE_NO_DELETE", false, false),
-            ("ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED", true, false),
-            ("ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED", false, true),
+            (rule!("ENUM_VALUE_NO_DELETE"), false, false),
+            (
+                rule!("ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED"),
+                true,
+                false,
+            ),
+            (
+                rule!("ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED"),
+                false,
+                true,
+            ),
         ] {
             if !self.on(rule) {
                 continue;
@@ -857,9 +886,9 @@ impl<'a> Checker<'a> {
                 self.add(
                     rule,
                     Some(cf),
-                    eloc,
+                    eloc(),
                     Some(pf),
-                    ploc,
+                    ploc(),
                     format!(
                         "Previously present enum value \"{number}\" on enum {:?} was deleted{suffix}.",
                         ce.name
@@ -867,7 +896,7 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if self.on("ENUM_VALUE_SAME_NAME") {
+        if self.on(rule!("ENUM_VALUE_SAME_NAME")) {
             for (number, pvalues) in &prev_numbers {
                 let Some(cvalues) = cur_numbers.get(number) else {
                     continue;
@@ -898,7 +927,7 @@ impl<'a> Checker<'a> {
                         .find(|pv| pv.name == cv.name)
                         .and_then(|pv| pf.loc(&join(&pv.path, &[2])));
                     self.add(
-                        "ENUM_VALUE_SAME_NAME",
+                        rule!("ENUM_VALUE_SAME_NAME"),
                         Some(cf),
                         cf.loc(&join(&cv.path, &[2])),
                         if against.is_some() { Some(pf) } else { None },
@@ -913,9 +942,9 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if self.on("RESERVED_ENUM_NO_DELETE") {
+        if self.on(rule!("RESERVED_ENUM_NO_DELETE")) {
             self.tag_ranges(
-                "RESERVED_ENUM_NO_DELETE",
+                rule!("RESERVED_ENUM_NO_DELETE"),
                 "reserved",
                 "enum",
                 &ce.name,
@@ -926,11 +955,11 @@ impl<'a> Checker<'a> {
             for name in &pe.reserved_names {
                 if !ce.reserved_names.contains(name) {
                     self.add(
-                        "RESERVED_ENUM_NO_DELETE",
+                        rule!("RESERVED_ENUM_NO_DELETE"),
                         Some(cf),
-                        eloc,
+                        eloc(),
                         Some(pf),
-                        ploc,
+                        ploc(),
                         format!(
                             "Previously present reserved name {name:?} on enum {:?} was deleted.",
                             ce.name
@@ -944,13 +973,13 @@ impl<'a> Checker<'a> {
     #[allow(clippy::too_many_arguments)]
     fn tag_ranges(
         &mut self,
-        rule: &'static str,
+        rule: usize,
         range_kind: &str,
         element_kind: &str,
         element_name: &str,
         max: i64,
-        (pf, ploc, previous): (&ProtoFile, Option<Span>, &[(i32, i32)]),
-        (cf, cloc, current): (&ProtoFile, Option<Span>, &[(i32, i32)]),
+        (pf, ploc, previous): (&ProtoFile, impl Fn() -> Option<Span>, &[(i32, i32)]),
+        (cf, cloc, current): (&ProtoFile, impl Fn() -> Option<Span>, &[(i32, i32)]),
     ) {
         if previous.is_empty() {
             return;
@@ -966,9 +995,9 @@ impl<'a> Checker<'a> {
             self.add(
                 rule,
                 Some(cf),
-                cloc,
+                cloc(),
                 Some(pf),
-                ploc,
+                ploc(),
                 format!(
                     "Previously present {range_kind} range {:?} on {element_kind} {element_name:?} is missing values: {} were removed.",
                     range_string(s, e, max),
@@ -996,16 +1025,16 @@ impl<'a> Checker<'a> {
     }
 
     fn message_pair(&mut self, pf: &ProtoFile, pm: &Message, cf: &ProtoFile, cm: &Message) {
-        let mloc = cf.loc(&cm.path);
-        let ploc = pf.loc(&pm.path);
+        let mloc = || cf.loc(&cm.path);
+        let ploc = || pf.loc(&pm.path);
         let max = if cm.message_set_wire_format {
             MESSAGE_SET_MAX
         } else {
             MESSAGE_MAX
         };
-        if self.on("EXTENSION_MESSAGE_NO_DELETE") {
+        if self.on(rule!("EXTENSION_MESSAGE_NO_DELETE")) {
             self.tag_ranges(
-                "EXTENSION_MESSAGE_NO_DELETE",
+                rule!("EXTENSION_MESSAGE_NO_DELETE"),
                 "extension",
                 "message",
                 &cm.name,
@@ -1014,9 +1043,9 @@ impl<'a> Checker<'a> {
                 (cf, mloc, &cm.extension_ranges),
             );
         }
-        if self.on("RESERVED_MESSAGE_NO_DELETE") {
+        if self.on(rule!("RESERVED_MESSAGE_NO_DELETE")) {
             self.tag_ranges(
-                "RESERVED_MESSAGE_NO_DELETE",
+                rule!("RESERVED_MESSAGE_NO_DELETE"),
                 "reserved",
                 "message",
                 &cm.name,
@@ -1027,11 +1056,11 @@ impl<'a> Checker<'a> {
             for name in &pm.reserved_names {
                 if !cm.reserved_names.contains(name) {
                     self.add(
-                        "RESERVED_MESSAGE_NO_DELETE",
+                        rule!("RESERVED_MESSAGE_NO_DELETE"),
                         Some(cf),
-                        mloc,
+                        mloc(),
                         Some(pf),
-                        ploc,
+                        ploc(),
                         format!(
                             "Previously present reserved name {name:?} on message {:?} was deleted.",
                             cm.name
@@ -1040,19 +1069,19 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let cur_numbers: HashMap<i32, &Field> = cm.fields.iter().map(|f| (f.number, f)).collect();
         for (rule, by_number, by_name) in [
-            ("FIELD_NO_DELETE", false, false),
-            ("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED", true, false),
-            ("FIELD_NO_DELETE_UNLESS_NAME_RESERVED", false, true),
+            (rule!("FIELD_NO_DELETE"), false, false),
+            (rule!("FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"), true, false),
+            (rule!("FIELD_NO_DELETE_UNLESS_NAME_RESERVED"), false, true),
         ] {
             if !self.on(rule) {
                 continue;
             }
-            for pfield in &pm.fields {
-                if cur_numbers.contains_key(&pfield.number) {
+            for &(number, i) in &pm.by_number {
+                if cm.field(number).is_some() {
                     continue;
                 }
+                let pfield = &pm.fields[i as usize];
                 let allowed = (by_number
                     && cm
                         .reserved_ranges
@@ -1072,9 +1101,9 @@ impl<'a> Checker<'a> {
                 self.add(
                     rule,
                     Some(cf),
-                    mloc,
+                    mloc(),
                     Some(pf),
-                    ploc,
+                    ploc(),
                     format!(
                         "Previously present {} was deleted{suffix}.",
                         lower_first(&field_description(pfield))
@@ -1082,17 +1111,17 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if self.on("ONEOF_NO_DELETE") {
+        if self.on(rule!("ONEOF_NO_DELETE")) {
             for (name, synthetic) in &pm.oneofs {
                 if *synthetic || cm.oneofs.iter().any(|(n, _)| n == name) {
                     continue;
                 }
                 self.add(
-                    "ONEOF_NO_DELETE",
+                    rule!("ONEOF_NO_DELETE"),
                     Some(cf),
-                    mloc,
+                    mloc(),
                     Some(pf),
-                    ploc,
+                    ploc(),
                     format!(
                         "Previously present oneof {name:?} on message {:?} was deleted.",
                         cm.name
@@ -1100,12 +1129,12 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if self.on("MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR")
+        if self.on(rule!("MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR"))
             && !pm.no_standard_descriptor_accessor
             && cm.no_standard_descriptor_accessor
         {
             self.add(
-                "MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR",
+                rule!("MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR"),
                 Some(cf),
                 cf.loc(&join(&cm.path, &[7, 2])),
                 Some(pf),
@@ -1114,16 +1143,16 @@ impl<'a> Checker<'a> {
                     .to_owned(),
             );
         }
-        if self.on("MESSAGE_SAME_JSON_FORMAT")
+        if self.on(rule!("MESSAGE_SAME_JSON_FORMAT"))
             && pm.features.json_format == feat::ALLOW
             && cm.features.json_format != feat::ALLOW
         {
             self.add(
-                "MESSAGE_SAME_JSON_FORMAT",
+                rule!("MESSAGE_SAME_JSON_FORMAT"),
                 Some(cf),
-                cf.loc(&join(&cm.path, &[7, 12, 6])).or(mloc),
+                cf.loc(&join(&cm.path, &[7, 12, 6])).or_else(mloc),
                 Some(pf),
-                pf.loc(&join(&pm.path, &[7, 12, 6])).or(ploc),
+                pf.loc(&join(&pm.path, &[7, 12, 6])).or_else(ploc),
                 format!(
                     "Message {:?} JSON format support changed from {} to {}.",
                     cm.name,
@@ -1132,15 +1161,15 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if self.on("MESSAGE_SAME_REQUIRED_FIELDS") {
+        if self.on(rule!("MESSAGE_SAME_REQUIRED_FIELDS")) {
             let required = Label::Required;
-            let prev_req: HashSet<i32> = pm
+            let prev_req: FxHashSet<i32> = pm
                 .fields
                 .iter()
                 .filter(|f| f.label == required)
                 .map(|f| f.number)
                 .collect();
-            let cur_req: HashSet<i32> = cm
+            let cur_req: FxHashSet<i32> = cm
                 .fields
                 .iter()
                 .filter(|f| f.label == required)
@@ -1149,11 +1178,11 @@ impl<'a> Checker<'a> {
             for f in pm.fields.iter().filter(|f| f.label == required) {
                 if !cur_req.contains(&f.number) {
                     self.add(
-                        "MESSAGE_SAME_REQUIRED_FIELDS",
+                        rule!("MESSAGE_SAME_REQUIRED_FIELDS"),
                         Some(cf),
-                        mloc,
+                        mloc(),
                         Some(pf),
-                        ploc,
+                        ploc(),
                         format!(
                             "Message {:?} had required field \"{}\" deleted. Required fields must always be sent, so if one side does not know about the required field, this will result in a breakage.",
                             pm.name, f.number
@@ -1164,7 +1193,7 @@ impl<'a> Checker<'a> {
             for f in cm.fields.iter().filter(|f| f.label == required) {
                 if !prev_req.contains(&f.number) {
                     self.add(
-                        "MESSAGE_SAME_REQUIRED_FIELDS",
+                        rule!("MESSAGE_SAME_REQUIRED_FIELDS"),
                         Some(cf),
                         cf.loc(&f.path),
                         None,
@@ -1185,10 +1214,18 @@ impl<'a> Checker<'a> {
             let Some(&(cf, cm)) = self.cix.messages.get(name) else {
                 continue;
             };
-            let cur: HashMap<i32, &Field> = cm.fields.iter().map(|f| (f.number, f)).collect();
-            for pfield in &pm.fields {
-                if let Some(cfield) = cur.get(&pfield.number) {
-                    pairs.push((pf, pfield, cf, cfield));
+            // Both sorted by number: one merge pass pairs them.
+            let (mut i, mut j) = (0, 0);
+            while i < pm.by_number.len() && j < cm.by_number.len() {
+                let ((pn, pi), (cn, ci)) = (pm.by_number[i], cm.by_number[j]);
+                match pn.cmp(&cn) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        pairs.push((pf, &pm.fields[pi as usize], cf, &cm.fields[ci as usize]));
+                        i += 1;
+                        j += 1;
+                    }
                 }
             }
         }
@@ -1203,18 +1240,19 @@ impl<'a> Checker<'a> {
     }
 
     fn field_pair(&mut self, pf: &ProtoFile, p: &Field, cf: &ProtoFile, c: &Field) {
-        let floc = cf.loc(&c.path);
-        let ploc = pf.loc(&p.path);
+        // Located only when a rule reports.
+        let floc = || cf.loc(&c.path);
+        let ploc = || pf.loc(&p.path);
         let both_map_entries = p.parent_is_map_entry && c.parent_is_map_entry;
         let (pc, cc) = (Cardinality::of(p), Cardinality::of(c));
         for (rule, differs) in [
-            ("FIELD_SAME_CARDINALITY", pc != cc),
+            (rule!("FIELD_SAME_CARDINALITY"), pc != cc),
             (
-                "FIELD_WIRE_COMPATIBLE_CARDINALITY",
+                rule!("FIELD_WIRE_COMPATIBLE_CARDINALITY"),
                 pc.wire_group() != cc.wire_group(),
             ),
             (
-                "FIELD_WIRE_JSON_COMPATIBLE_CARDINALITY",
+                rule!("FIELD_WIRE_JSON_COMPATIBLE_CARDINALITY"),
                 pc.wire_json_group() != cc.wire_json_group(),
             ),
         ] {
@@ -1222,9 +1260,9 @@ impl<'a> Checker<'a> {
                 self.add(
                     rule,
                     Some(cf),
-                    floc,
+                    floc(),
                     Some(pf),
-                    ploc,
+                    ploc(),
                     format!(
                         "{} changed cardinality from {:?} to {:?}.",
                         field_description(c),
@@ -1235,7 +1273,7 @@ impl<'a> Checker<'a> {
             }
         }
         let stringish = |f: &Field| f.kind == "string" || f.kind == "bytes";
-        if self.on("FIELD_SAME_CPP_STRING_TYPE")
+        if self.on(rule!("FIELD_SAME_CPP_STRING_TYPE"))
             && !both_map_entries
             && stringish(p)
             && stringish(c)
@@ -1244,15 +1282,15 @@ impl<'a> Checker<'a> {
             let (ct, cpiece) = cpp_string_type(cf, c);
             if (pt != ct || ppiece != cpiece) && !(ppiece && ct == 3) {
                 self.add(
-                    "FIELD_SAME_CPP_STRING_TYPE",
+                    rule!("FIELD_SAME_CPP_STRING_TYPE"),
                     Some(cf),
                     cf.loc(&join(&c.path, &[8, 1]))
                         .or_else(|| cf.loc(&join(&c.path, &[8, 21, 1000, 2])))
-                        .or(floc),
+                        .or_else(floc),
                     Some(pf),
                     pf.loc(&join(&p.path, &[8, 1]))
                         .or_else(|| pf.loc(&join(&p.path, &[8, 21, 1000, 2])))
-                        .or(ploc),
+                        .or_else(ploc),
                     format!(
                         "{} changed C++ string type from {:?} to {:?}.",
                         field_description(c),
@@ -1262,19 +1300,22 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if self.on("FIELD_SAME_JAVA_UTF8_VALIDATION") && p.kind == "string" && c.kind == "string" {
+        if self.on(rule!("FIELD_SAME_JAVA_UTF8_VALIDATION"))
+            && p.kind == "string"
+            && c.kind == "string"
+        {
             let (pv, cv) = (java_utf8(pf, p), java_utf8(cf, c));
             if pv != cv {
                 self.add(
-                    "FIELD_SAME_JAVA_UTF8_VALIDATION",
+                    rule!("FIELD_SAME_JAVA_UTF8_VALIDATION"),
                     Some(cf),
                     cf.loc(&[8, 27])
                         .or_else(|| cf.loc(&join(&c.path, &[8, 21, 1001, 2])))
-                        .or(floc),
+                        .or_else(floc),
                     Some(pf),
                     pf.loc(&[8, 27])
                         .or_else(|| pf.loc(&join(&p.path, &[8, 21, 1001, 2])))
-                        .or(ploc),
+                        .or_else(ploc),
                     format!(
                         "{} changed Java string UTF8 validation from {:?} to {:?}.",
                         field_description(c),
@@ -1290,13 +1331,13 @@ impl<'a> Checker<'a> {
                 "int64" | "sint64" | "uint64" | "fixed64" | "sfixed64"
             )
         };
-        if self.on("FIELD_SAME_JSTYPE") && is64(p) && is64(c) && p.jstype != c.jstype {
+        if self.on(rule!("FIELD_SAME_JSTYPE")) && is64(p) && is64(c) && p.jstype != c.jstype {
             self.add(
-                "FIELD_SAME_JSTYPE",
+                rule!("FIELD_SAME_JSTYPE"),
                 Some(cf),
-                cf.loc(&join(&c.path, &[8, 6])).or(floc),
+                cf.loc(&join(&c.path, &[8, 6])).or_else(floc),
                 Some(pf),
-                pf.loc(&join(&p.path, &[8, 6])).or(ploc),
+                pf.loc(&join(&p.path, &[8, 6])).or_else(ploc),
                 format!(
                     "{} changed option \"jstype\" from {:?} to {:?}.",
                     field_description(c),
@@ -1305,16 +1346,16 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if self.on("FIELD_SAME_TYPE") {
+        if self.on(rule!("FIELD_SAME_TYPE")) {
             if p.kind != c.kind {
-                self.changed_type("FIELD_SAME_TYPE", pf, p, cf, c, "");
+                self.changed_type(rule!("FIELD_SAME_TYPE"), pf, p, cf, c, "");
             } else if is_named_kind(c.kind) && p.type_name != c.type_name {
-                self.changed_type_name("FIELD_SAME_TYPE", pf, p, cf, c);
+                self.changed_type_name(rule!("FIELD_SAME_TYPE"), pf, p, cf, c);
             }
         }
         for (rule, json) in [
-            ("FIELD_WIRE_COMPATIBLE_TYPE", false),
-            ("FIELD_WIRE_JSON_COMPATIBLE_TYPE", true),
+            (rule!("FIELD_WIRE_COMPATIBLE_TYPE"), false),
+            (rule!("FIELD_WIRE_JSON_COMPATIBLE_TYPE"), true),
         ] {
             if !self.on(rule) {
                 continue;
@@ -1362,17 +1403,17 @@ impl<'a> Checker<'a> {
                 self.changed_type_name(rule, pf, p, cf, c);
             }
         }
-        if self.on("FIELD_SAME_UTF8_VALIDATION")
+        if self.on(rule!("FIELD_SAME_UTF8_VALIDATION"))
             && p.kind == "string"
             && c.kind == "string"
             && p.features.utf8_validation != c.features.utf8_validation
         {
             self.add(
-                "FIELD_SAME_UTF8_VALIDATION",
+                rule!("FIELD_SAME_UTF8_VALIDATION"),
                 Some(cf),
-                cf.loc(&join(&c.path, &[8, 21, 4])).or(floc),
+                cf.loc(&join(&c.path, &[8, 21, 4])).or_else(floc),
                 Some(pf),
-                pf.loc(&join(&p.path, &[8, 21, 4])).or(ploc),
+                pf.loc(&join(&p.path, &[8, 21, 4])).or_else(ploc),
                 format!(
                     "{} changed UTF8 validation from {} to {}.",
                     field_description(c),
@@ -1381,30 +1422,33 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if self.on("FIELD_SAME_DEFAULT")
+        if self.on(rule!("FIELD_SAME_DEFAULT"))
             && let (Some((pd, pprint)), Some((cd, cprint))) = (&p.default, &c.default)
             && !(is_zero(pd) && is_zero(cd))
             && !defaults_equal(pd, cd)
         {
             self.add(
-                "FIELD_SAME_DEFAULT",
+                rule!("FIELD_SAME_DEFAULT"),
                 Some(cf),
-                cf.loc(&join(&c.path, &[7])).or(floc),
+                cf.loc(&join(&c.path, &[7])).or_else(floc),
                 Some(pf),
-                pf.loc(&join(&p.path, &[7])).or(ploc),
+                pf.loc(&join(&p.path, &[7])).or_else(ploc),
                 format!(
                     "{} changed default value from {pprint} to {cprint}.",
                     field_description(c)
                 ),
             );
         }
-        if self.on("FIELD_SAME_JSON_NAME") && p.extendee.is_empty() && p.json_name != c.json_name {
+        if self.on(rule!("FIELD_SAME_JSON_NAME"))
+            && p.extendee.is_empty()
+            && p.json_name != c.json_name
+        {
             self.add(
-                "FIELD_SAME_JSON_NAME",
+                rule!("FIELD_SAME_JSON_NAME"),
                 Some(cf),
-                cf.loc(&join(&c.path, &[10])).or(floc),
+                cf.loc(&join(&c.path, &[10])).or_else(floc),
                 Some(pf),
-                pf.loc(&join(&p.path, &[10])).or(ploc),
+                pf.loc(&join(&p.path, &[10])).or_else(ploc),
                 format!(
                     "{} changed option \"json_name\" from {:?} to {:?}.",
                     field_description(c),
@@ -1413,7 +1457,7 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if self.on("FIELD_SAME_NAME") {
+        if self.on(rule!("FIELD_SAME_NAME")) {
             let (pn, cn) = if p.extendee.is_empty() {
                 (&p.name, &c.name)
             } else {
@@ -1421,7 +1465,7 @@ impl<'a> Checker<'a> {
             };
             if pn != cn {
                 self.add(
-                    "FIELD_SAME_NAME",
+                    rule!("FIELD_SAME_NAME"),
                     Some(cf),
                     cf.loc(&join(&c.path, &[1])),
                     Some(pf),
@@ -1433,17 +1477,17 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if self.on("FIELD_SAME_ONEOF") && p.extendee.is_empty() {
+        if self.on(rule!("FIELD_SAME_ONEOF")) && p.extendee.is_empty() {
             match (&p.oneof, &c.oneof) {
                 (None, None) => {}
                 (Some(a), Some(b)) => {
                     if a != b {
                         self.add(
-                            "FIELD_SAME_ONEOF",
+                            rule!("FIELD_SAME_ONEOF"),
                             Some(cf),
-                            floc,
+                            floc(),
                             Some(pf),
-                            ploc,
+                            ploc(),
                             format!(
                                 "{} moved from oneof {a:?} to oneof {b:?}.",
                                 field_description(c)
@@ -1458,11 +1502,11 @@ impl<'a> Checker<'a> {
                         ("outside", "inside")
                     };
                     self.add(
-                        "FIELD_SAME_ONEOF",
+                        rule!("FIELD_SAME_ONEOF"),
                         Some(cf),
-                        floc,
+                        floc(),
                         Some(pf),
-                        ploc,
+                        ploc(),
                         format!("{} moved from {a} to {b} a oneof.", field_description(c)),
                     );
                 }
@@ -1480,7 +1524,7 @@ impl<'a> Checker<'a> {
 
     fn changed_type(
         &mut self,
-        rule: &'static str,
+        rule: usize,
         pf: &ProtoFile,
         p: &Field,
         cf: &ProtoFile,
@@ -1504,7 +1548,7 @@ impl<'a> Checker<'a> {
 
     fn changed_type_name(
         &mut self,
-        rule: &'static str,
+        rule: usize,
         pf: &ProtoFile,
         p: &Field,
         cf: &ProtoFile,
@@ -1538,19 +1582,19 @@ impl<'a> Checker<'a> {
             })
             .collect();
         for (pf, ps, cf, cs) in pairs {
-            let sloc = cf.loc(&cs.path);
-            let ploc = pf.loc(&ps.path);
-            let cur: HashMap<&str, &crate::tree::Method> =
+            let sloc = || cf.loc(&cs.path);
+            let ploc = || pf.loc(&ps.path);
+            let cur: FxHashMap<&str, &crate::tree::Method> =
                 cs.methods.iter().map(|m| (m.name.as_str(), m)).collect();
             for pm in &ps.methods {
                 let Some(cm) = cur.get(pm.name.as_str()) else {
-                    if self.on("RPC_NO_DELETE") {
+                    if self.on(rule!("RPC_NO_DELETE")) {
                         self.add(
-                            "RPC_NO_DELETE",
+                            rule!("RPC_NO_DELETE"),
                             Some(cf),
-                            sloc,
+                            sloc(),
                             Some(pf),
-                            ploc,
+                            ploc(),
                             format!(
                                 "Previously present RPC {:?} on service {:?} was deleted.",
                                 pm.name, cs.name
@@ -1559,17 +1603,17 @@ impl<'a> Checker<'a> {
                     }
                     continue;
                 };
-                let mloc = cf.loc(&cm.path);
-                let pmloc = pf.loc(&pm.path);
+                let mloc = || cf.loc(&cm.path);
+                let pmloc = || pf.loc(&pm.path);
                 for (rule, side, before, after) in [
                     (
-                        "RPC_SAME_CLIENT_STREAMING",
+                        rule!("RPC_SAME_CLIENT_STREAMING"),
                         "client",
                         pm.client_streaming,
                         cm.client_streaming,
                     ),
                     (
-                        "RPC_SAME_SERVER_STREAMING",
+                        rule!("RPC_SAME_SERVER_STREAMING"),
                         "server",
                         pm.server_streaming,
                         cm.server_streaming,
@@ -1584,9 +1628,9 @@ impl<'a> Checker<'a> {
                         self.add(
                             rule,
                             Some(cf),
-                            mloc,
+                            mloc(),
                             Some(pf),
-                            pmloc,
+                            pmloc(),
                             format!(
                                 "RPC {:?} on service {:?} changed from {side} {a} to {side} {b}.",
                                 cm.name, cs.name
@@ -1594,9 +1638,10 @@ impl<'a> Checker<'a> {
                         );
                     }
                 }
-                if self.on("RPC_SAME_IDEMPOTENCY_LEVEL") && pm.idempotency != cm.idempotency {
+                if self.on(rule!("RPC_SAME_IDEMPOTENCY_LEVEL")) && pm.idempotency != cm.idempotency
+                {
                     self.add(
-                        "RPC_SAME_IDEMPOTENCY_LEVEL",
+                        rule!("RPC_SAME_IDEMPOTENCY_LEVEL"),
                         Some(cf),
                         cf.loc(&join(&cm.path, &[4, 34])),
                         Some(pf),
@@ -1611,9 +1656,15 @@ impl<'a> Checker<'a> {
                     );
                 }
                 for (rule, what, tag, before, after) in [
-                    ("RPC_SAME_REQUEST_TYPE", "request", 2, &pm.input, &cm.input),
                     (
-                        "RPC_SAME_RESPONSE_TYPE",
+                        rule!("RPC_SAME_REQUEST_TYPE"),
+                        "request",
+                        2,
+                        &pm.input,
+                        &cm.input,
+                    ),
+                    (
+                        rule!("RPC_SAME_RESPONSE_TYPE"),
                         "response",
                         3,
                         &pm.output,

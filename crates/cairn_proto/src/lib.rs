@@ -1,7 +1,8 @@
 //! Protobuf breaking-change detection, compatible with `buf breaking`.
 //!
 //! [`load`] compiles the `.proto` files under a directory (with protox, no
-//! `protoc`) into a [`ProtoTree`]; [`diff`] compares a previous tree with the
+//! `protoc`) into a [`ProtoTree`] ([`load_pair`] loads the previous and the
+//! current tree at once, on rayon's threads); [`diff`] compares a previous tree with the
 //! current one under a [`BreakingConfig`] (read from `buf.yaml` by
 //! [`BreakingConfig::from_buf_yaml`]) and returns [`ProtoChange`]s with buf's
 //! rule ids, categories and messages, at the `file:line:column` buf reports.
@@ -24,8 +25,8 @@ mod tree;
 
 pub use config::BreakingConfig;
 pub use rules::{BufVersion, RULES, RuleInfo, rule_info};
-pub use synth::synth_tree;
-pub use tree::{ProtoTree, load};
+pub use synth::{synth_pair, synth_tree};
+pub use tree::{ProtoTree, load, load_pair};
 
 /// One breaking change, as `buf breaking` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

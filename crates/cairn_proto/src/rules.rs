@@ -383,6 +383,53 @@ pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
         .map(|i| &RULES[i])
 }
 
+/// The position of `id` in [`RULES`]. Evaluated in a `const` block, an
+/// unknown id is a compile error.
+pub(crate) const fn rule_index(id: &str) -> usize {
+    let id = id.as_bytes();
+    let mut i = 0;
+    while i < RULES.len() {
+        let r = RULES[i].id.as_bytes();
+        if r.len() == id.len() {
+            let mut j = 0;
+            while j < r.len() && r[j] == id[j] {
+                j += 1;
+            }
+            if j == r.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("unknown rule id");
+}
+
+/// A set of rules as bits indexed by their position in [`RULES`]: what the
+/// checks test for every element pair, instead of looking names up.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RuleSet([u64; 2]);
+
+const _: () = assert!(RULES.len() <= 128, "RuleSet holds 128 rules");
+
+impl RuleSet {
+    /// The rules named in `ids`; names that are no rule are skipped.
+    pub(crate) fn of<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut set = RuleSet::default();
+        for id in ids {
+            if let Ok(i) = RULES.binary_search_by(|r| r.id.cmp(id)) {
+                set.0[i / 64] |= 1 << (i % 64);
+            }
+        }
+        set
+    }
+
+    /// Whether the rule at position `i` of [`RULES`] is in the set.
+    #[inline]
+    pub(crate) fn has(self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
 /// Whether `id` names a rule that exists in `version` of buf's config.
 pub(crate) fn exists_in(id: &str, version: BufVersion) -> bool {
     if rule_info(id).is_none() {
@@ -454,6 +501,24 @@ pub(crate) const CATEGORIES: &[&str] = &["FILE", "PACKAGE", "WIRE_JSON", "WIRE",
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_sets_hold_exactly_their_rules() {
+        let set = RuleSet::of(["FIELD_NO_DELETE", "WIRE_JSON", "ENUM_NO_DELETE"]);
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(
+                set.has(i),
+                matches!(r.id, "FIELD_NO_DELETE" | "ENUM_NO_DELETE"),
+                "{}",
+                r.id
+            );
+            assert_eq!(rule_index(r.id), i);
+        }
+        assert_eq!(
+            const { rule_index("RPC_NO_DELETE") },
+            RULES.iter().position(|r| r.id == "RPC_NO_DELETE").unwrap()
+        );
+    }
 
     #[test]
     fn registry_is_sorted_and_unique() {

@@ -17,6 +17,7 @@
     clippy::many_single_char_names
 )]
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,12 +26,151 @@ use std::sync::Arc;
 use cairn_source::{Diagnostic, FileId, Pos, SourceMap};
 use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
-    ServiceDescriptorProto, field_descriptor_proto::Label, field_descriptor_proto::Type,
+    ServiceDescriptorProto, SourceCodeInfo, field_descriptor_proto::Label,
+    field_descriptor_proto::Type,
 };
 use protox::file::{File, FileResolver, GoogleFileResolver};
+use rayon::prelude::*;
 
 /// A 1-based `[start_line, start_column, end_line, end_column]` span.
 pub(crate) type Span = [u32; 4];
+
+/// A small, fast, non-cryptographic hasher (the multiply-rotate scheme of
+/// rustc's `FxHasher`) for the maps keyed by source paths and names that
+/// the loader and the rules probe hundreds of thousands of times.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The low bits of a product depend only on the low bits of its
+        // factors, and hashbrown picks buckets with the low bits: bring the
+        // well-mixed high bits down (as rustc-hash 2 does).
+        self.hash.rotate_left(26)
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+pub(crate) type FxHashMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// A source path of at most [`SmallPath::CAP`] elements, stored inline: the
+/// key of almost every location, without an allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SmallPath {
+    len: u8,
+    items: [i32; SmallPath::CAP],
+}
+
+impl SmallPath {
+    const CAP: usize = 10;
+
+    fn new(path: &[i32]) -> Option<Self> {
+        if path.len() > Self::CAP {
+            return None;
+        }
+        let mut items = [0; Self::CAP];
+        items[..path.len()].copy_from_slice(path);
+        Some(SmallPath {
+            len: path.len() as u8,
+            items,
+        })
+    }
+}
+
+/// Source path to span, for one file: short paths inline, longer ones
+/// boxed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Locations {
+    short: FxHashMap<SmallPath, Span>,
+    long: FxHashMap<Box<[i32]>, Span>,
+}
+
+impl std::fmt::Debug for SmallPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.items[..usize::from(self.len)].fmt(f)
+    }
+}
+
+impl Locations {
+    pub(crate) fn get(&self, path: &[i32]) -> Option<Span> {
+        match SmallPath::new(path) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(path).copied(),
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.short.reserve(n);
+    }
+
+    /// Records `span` at `path`; of two spans at one path, the one that
+    /// starts first is kept.
+    fn add(&mut self, path: &[i32], span: Span) {
+        let keep = |s: &mut Span| {
+            if (span[0], span[1]) < (s[0], s[1]) {
+                *s = span;
+            }
+        };
+        match SmallPath::new(path) {
+            Some(key) => {
+                self.short.entry(key).and_modify(keep).or_insert(span);
+            }
+            None => {
+                self.long
+                    .entry(path.into())
+                    .and_modify(keep)
+                    .or_insert(span);
+            }
+        }
+    }
+}
+
+/// A `HashSet` with [`FxHasher`].
+pub(crate) type FxHashSet<K> =
+    std::collections::HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// The syntax a file was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,7 +301,8 @@ pub(crate) enum DefaultValue {
 #[derive(Clone, Debug)]
 pub(crate) struct Field {
     pub name: String,
-    /// `pkg.Scope.name` for extensions.
+    /// `pkg.Scope.name` for extensions (and for every field of an editions
+    /// file); empty for the fields of other messages, where no rule reads it.
     pub full_name: String,
     pub number: i32,
     pub label: i32,
@@ -176,7 +317,8 @@ pub(crate) struct Field {
     /// The (non-synthetic) oneof the field is in, if any.
     pub oneof: Option<String>,
     pub json_name: String,
-    pub default: Option<(DefaultValue, String)>,
+    /// The value and how buf prints it (static for implicit defaults).
+    pub default: Option<(DefaultValue, Cow<'static, str>)>,
     pub jstype: i32,
     pub ctype: Option<i32>,
     pub is_list: bool,
@@ -202,6 +344,20 @@ pub(crate) struct Message {
     pub no_standard_descriptor_accessor: bool,
     pub features: Features,
     pub path: Vec<i32>,
+    /// `(field number, index in fields)`, sorted by number: the rules pair
+    /// fields by number without touching the (large) fields themselves.
+    pub by_number: Vec<(i32, u32)>,
+}
+
+impl Message {
+    /// The field with `number`, if any.
+    pub(crate) fn field(&self, number: i32) -> Option<&Field> {
+        let i = self
+            .by_number
+            .binary_search_by_key(&number, |&(n, _)| n)
+            .ok()?;
+        self.fields.get(self.by_number[i].1 as usize)
+    }
 }
 
 /// One enum value.
@@ -260,24 +416,25 @@ pub(crate) struct ProtoFile {
     pub enums: Vec<Enum>,
     pub services: Vec<Service>,
     pub extensions: Vec<Field>,
-    locations: HashMap<Vec<i32>, Span>,
+    /// Source path to span, built once per file from its source info.
+    locations: Locations,
     /// Map entry message paths, and the path of the map field that
     /// declares them: the entry and its fields are located at the field.
-    map_entries: HashMap<Vec<i32>, Vec<i32>>,
+    map_entries: FxHashMap<Vec<i32>, Vec<i32>>,
 }
 
 impl ProtoFile {
     /// The span recorded for a source path, if any.
     pub(crate) fn loc(&self, path: &[i32]) -> Option<Span> {
         if let Some(span) = self.locations.get(path) {
-            return Some(*span);
+            return Some(span);
         }
         if self.map_entries.is_empty() {
             return None;
         }
         (2..=path.len()).find_map(|n| {
             let field = self.map_entries.get(&path[..n])?;
-            let whole = self.locations.get(field).copied();
+            let whole = self.locations.get(field);
             if path.len() <= n + 2 {
                 // The entry message, or one of its fields.
                 return whole;
@@ -285,7 +442,7 @@ impl ProtoFile {
             // A part of an entry field (its type): the `map<K, V>` type.
             let mut type_path = field.clone();
             type_path.push(6);
-            self.locations.get(&type_path).copied().or(whole)
+            self.locations.get(&type_path).or(whole)
         })
     }
 }
@@ -574,9 +731,33 @@ fn unlabelled_fields(toks: &[(&str, usize)]) -> Vec<usize> {
     out
 }
 
+/// Whether the first token of `text` (after whitespace and comments) is
+/// `edition`, as [`tokens`] would split it.
+fn first_token_is_edition(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.find('\n').map_or("", |e| &r[e..]);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |e| &r[e + 2..]);
+        } else {
+            break;
+        }
+    }
+    rest.strip_prefix("edition").is_some_and(|r| {
+        !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    })
+}
+
 /// Rewrites an editions file (one whose first statement is `edition`) so
 /// protox compiles it; `None` for proto2 and proto3 files.
 fn rewrite_edition(text: &str) -> Option<Rewrite> {
+    // Most files are not editions: look at the first token before
+    // tokenizing the whole file.
+    if !first_token_is_edition(text) {
+        return None;
+    }
     let toks = tokens(text);
     let first = toks.first()?;
     if first.0 != "edition" {
@@ -789,45 +970,226 @@ pub fn load(root: &Path) -> (ProtoTree, Vec<Diagnostic>) {
         sources,
         google: GoogleFileResolver::new(),
     };
+    // Fast path: the whole tree parsed in parallel and resolved in one
+    // batch, with the source info kept out of the descriptor pool. When
+    // anything does not compile, the file-by-file compiler below reports
+    // each error where protox finds it (and compiles the rest).
+    let (pool, compiled, mut indexed) =
+        if let Some((pool, indexed)) = compile_batch(&resolver, &names, &editions, &texts) {
+            (pool, names, indexed)
+        } else {
+            let (pool, compiled) = compile_each(resolver, &names, &ids, &texts, &mut diags);
+            (pool, compiled, HashMap::new())
+        };
+    let jobs: Vec<(String, Locations)> = compiled
+        .into_iter()
+        .map(|name| {
+            let locations = indexed.remove(&name).unwrap_or_default();
+            (name, locations)
+        })
+        .collect();
+    let built: Vec<ProtoFile> = jobs
+        .into_par_iter()
+        .filter_map(|(name, locations)| {
+            let fd = pool.get_file_by_name(&name)?;
+            let proto = fd.file_descriptor_proto();
+            let rewrite = editions.get(&name);
+            let syntax = if rewrite.is_some() {
+                Syntax::Editions
+            } else if proto.syntax() == "proto3" {
+                Syntax::Proto3
+            } else {
+                Syntax::Proto2
+            };
+            let text = texts.get(&name).map_or("", |t| &**t);
+            Some(build_file(
+                &name, proto, locations, syntax, &pool, rewrite, text,
+            ))
+        })
+        .collect();
+    // Freeing the pool (every descriptor twice over, in small pieces) costs
+    // about as much as parsing the tree; nothing waits for it.
+    drop_in_background(pool);
+    for file in built {
+        tree.by_path.insert(file.path.clone(), tree.files.len());
+        tree.files.push(file);
+    }
+    (tree, diags)
+}
+
+/// Drops `value` on a thread of its own (or here, when no thread can be
+/// started: the failed spawn drops the closure and the value with it).
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("cairn-proto-drop".to_owned())
+        .spawn(move || drop(value));
+}
+
+/// Loads the previous and the current tree, as [`load`] does each, both at
+/// once.
+pub fn load_pair(
+    previous: &Path,
+    current: &Path,
+) -> ((ProtoTree, Vec<Diagnostic>), (ProtoTree, Vec<Diagnostic>)) {
+    rayon::join(|| load(previous), || load(current))
+}
+
+/// Compiles the whole tree at once: parses every file in parallel, adds the
+/// imports from outside the tree (shims and well-known types), orders the
+/// files dependencies first and resolves them into one descriptor pool.
+/// Each file's source info is indexed as it is parsed (in parallel) and
+/// then left out of the pool, which neither copies nor keeps it, except for
+/// option locations, whose paths the pool rewrites; the indexes are
+/// returned by file name.
+///
+/// `None` when any file does not parse, an import is missing, duplicated
+/// or circular, or the pool rejects a file: the caller then compiles file
+/// by file with protox's compiler, which reports each error as protox does
+/// and still compiles the rest.
+fn compile_batch(
+    resolver: &TreeResolver,
+    names: &[String],
+    editions: &HashMap<String, Rewrite>,
+    texts: &HashMap<String, Arc<str>>,
+) -> Option<(prost_reflect::DescriptorPool, HashMap<String, Locations>)> {
+    type Parsed = (FileDescriptorProto, Locations);
+    let parsed: Vec<Option<Parsed>> = names
+        .par_iter()
+        .map(|name| {
+            let src = resolver.sources.get(name)?;
+            let result = std::panic::catch_unwind(|| {
+                File::from_source(name, src).map(FileDescriptorProto::from)
+            });
+            let mut proto = result.ok()?.ok()?;
+            let mut locations = Locations::default();
+            if let Some(info) = proto.source_code_info.as_mut() {
+                let text = texts.get(name).map_or("", |t| &**t);
+                index_locations(&mut locations, info, editions.get(name), text);
+                // Option locations go to the pool: it rewrites their paths
+                // from `uninterpreted_option` (999) to the option's own
+                // field. The rest of the source info is no longer needed.
+                info.location.retain(|l| l.path.contains(&999));
+            }
+            Some((proto, locations))
+        })
+        .collect();
+    let mut files: HashMap<String, FileDescriptorProto> = HashMap::with_capacity(names.len() + 8);
+    let mut indexed: HashMap<String, Locations> = HashMap::with_capacity(names.len());
+    for (name, parsed) in names.iter().zip(parsed) {
+        let (proto, locations) = parsed?;
+        files.insert(name.clone(), proto);
+        indexed.insert(name.clone(), locations);
+    }
+    // Imports from outside the tree, transitively.
+    let mut queue: Vec<String> = files
+        .values()
+        .flat_map(|f| f.dependency.iter())
+        .filter(|d| !files.contains_key(*d))
+        .cloned()
+        .collect();
+    while let Some(dep) = queue.pop() {
+        if files.contains_key(&dep) {
+            continue;
+        }
+        let proto = FileDescriptorProto::from(resolver.open_file(&dep).ok()?);
+        queue.extend(
+            proto
+                .dependency
+                .iter()
+                .filter(|d| !files.contains_key(*d))
+                .cloned(),
+        );
+        files.insert(dep, proto);
+    }
+    // Dependencies first; a duplicated or circular import is an error.
+    let mut order: Vec<String> = Vec::with_capacity(files.len());
+    let mut state: HashMap<&str, bool> = HashMap::with_capacity(files.len());
+    let mut sorted: Vec<&String> = files.keys().collect();
+    sorted.sort();
+    for start in sorted {
+        if state.contains_key(start.as_str()) {
+            continue;
+        }
+        // Iterative DFS: (file, next dependency to visit).
+        let mut stack: Vec<(&str, usize)> = vec![(start.as_str(), 0)];
+        state.insert(start.as_str(), false);
+        while let Some(&mut (name, ref mut next)) = stack.last_mut() {
+            let deps = &files.get(name)?.dependency;
+            if *next == 0 {
+                let mut seen: Vec<&str> = deps.iter().map(String::as_str).collect();
+                seen.sort_unstable();
+                if seen.windows(2).any(|w| w[0] == w[1]) {
+                    return None;
+                }
+            }
+            if let Some(dep) = deps.get(*next) {
+                *next += 1;
+                match state.get(dep.as_str()) {
+                    Some(false) => return None,
+                    Some(true) => {}
+                    None => {
+                        state.insert(dep.as_str(), false);
+                        stack.push((dep.as_str(), 0));
+                    }
+                }
+            } else {
+                state.insert(name, true);
+                order.push(name.to_owned());
+                stack.pop();
+            }
+        }
+    }
+    let batch: Vec<FileDescriptorProto> = order
+        .into_iter()
+        .filter_map(|name| {
+            let mut proto = files.remove(&name)?;
+            if !resolver.sources.contains_key(&name) {
+                proto.source_code_info = None;
+            }
+            Some(proto)
+        })
+        .collect();
+    let mut pool = prost_reflect::DescriptorPool::new();
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // One file at a time, dependencies first, as protox's compiler
+        // adds them: measurably cheaper than one batch of the whole tree.
+        for p in batch {
+            pool.add_file_descriptor_proto(p)?;
+        }
+        Ok::<(), prost_reflect::DescriptorError>(())
+    }));
+    built.ok()?.ok()?;
+    Some((pool, indexed))
+}
+
+/// Compiles the tree file by file with one protox compiler: each file is
+/// compiled once, and a file that fails is a diagnostic and leaves the ones
+/// already added in place. Returns the pool and the files that compiled.
+fn compile_each(
+    resolver: TreeResolver,
+    names: &[String],
+    ids: &HashMap<String, FileId>,
+    texts: &HashMap<String, Arc<str>>,
+    diags: &mut Vec<Diagnostic>,
+) -> (prost_reflect::DescriptorPool, Vec<String>) {
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_source_info(true);
     compiler.include_imports(true);
     let mut compiled: Vec<String> = Vec::new();
-    for name in &names {
-        // One compiler for the whole tree: each file is compiled once, and a
-        // file that fails leaves the ones already added in place.
+    for name in names {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             compiler.open_file(name).map(|_| ())
         }));
         match result {
             Ok(Ok(())) => compiled.push(name.clone()),
-            Ok(Err(err)) => diags.push(compile_diagnostic(&err, name, &ids, &texts)),
+            Ok(Err(err)) => diags.push(compile_diagnostic(&err, name, ids, texts)),
             Err(_) => diags.push(
                 Diagnostic::error("proto-compile", format!("{name}: the compiler failed"))
                     .in_file(ids[name]),
             ),
         }
     }
-    let pool = compiler.descriptor_pool();
-    for name in compiled {
-        let Some(fd) = pool.get_file_by_name(&name) else {
-            continue;
-        };
-        let proto = fd.file_descriptor_proto();
-        let rewrite = editions.get(&name);
-        let syntax = if rewrite.is_some() {
-            Syntax::Editions
-        } else if proto.syntax() == "proto3" {
-            Syntax::Proto3
-        } else {
-            Syntax::Proto2
-        };
-        let text = texts.get(&name).map_or("", |t| &**t);
-        let file = build_file(&name, proto, syntax, &pool, rewrite, text);
-        tree.by_path.insert(name, tree.files.len());
-        tree.files.push(file);
-    }
-    (tree, diags)
+    (compiler.descriptor_pool(), compiled)
 }
 
 /// Turns a protox error into a diagnostic at the file, line and column it
@@ -923,35 +1285,43 @@ struct Builder<'a> {
     file: ProtoFile,
 }
 
+/// Adds the spans of `info` to `locations`, in the original text's lines
+/// and columns, with buf's extent for `default` options.
+fn index_locations(
+    locations: &mut Locations,
+    info: &SourceCodeInfo,
+    rewrite: Option<&Rewrite>,
+    text: &str,
+) {
+    locations.reserve(info.location.len());
+    for loc in &info.location {
+        let Some(mut span) = span_of(&loc.span, rewrite) else {
+            continue;
+        };
+        let n = loc.path.len();
+        if n >= 3 && loc.path[n - 1] == 7 && matches!(loc.path[n - 3], 2 | 6 | 7) {
+            widen_default(&mut span, text);
+        }
+        // protox records some options twice (value, then the whole
+        // option); buf spans the whole option: keep the earliest start.
+        locations.add(&loc.path, span);
+    }
+}
+
+/// Builds the model of one compiled file. `locations` holds the spans
+/// indexed while parsing, when the file was; those of the source info the
+/// pool kept (all of them, or the options') are added.
 fn build_file(
     name: &str,
     proto: &FileDescriptorProto,
+    mut locations: Locations,
     syntax: Syntax,
     pool: &prost_reflect::DescriptorPool,
     rewrite: Option<&Rewrite>,
     text: &str,
 ) -> ProtoFile {
-    let mut locations: HashMap<Vec<i32>, Span> = HashMap::new();
     if let Some(info) = &proto.source_code_info {
-        for loc in &info.location {
-            let Some(mut span) = span_of(&loc.span, rewrite) else {
-                continue;
-            };
-            let n = loc.path.len();
-            if n >= 3 && loc.path[n - 1] == 7 && matches!(loc.path[n - 3], 2 | 6 | 7) {
-                widen_default(&mut span, text);
-            }
-            // protox records some options twice (value, then the whole
-            // option); buf spans the whole option: keep the earliest start.
-            locations
-                .entry(loc.path.clone())
-                .and_modify(|s| {
-                    if (span[0], span[1]) < (s[0], s[1]) {
-                        *s = span;
-                    }
-                })
-                .or_insert(span);
-        }
+        index_locations(&mut locations, info, rewrite, text);
     }
     let mut options = HashMap::new();
     let mut java_string_check_utf8 = None;
@@ -1011,7 +1381,7 @@ fn build_file(
             services: Vec::new(),
             extensions: Vec::new(),
             locations,
-            map_entries: HashMap::new(),
+            map_entries: FxHashMap::default(),
         },
     };
     let mut features = Features::defaults(syntax);
@@ -1172,6 +1542,7 @@ impl Builder<'_> {
             .map(|(n, _)| features.apply(self.overrides(b'o', &format!("{full_name}.{n}"))))
             .collect();
         let mut fields = Vec::with_capacity(m.field.len());
+        let field_prefix = format!("{full_name}.");
         // A map entry takes its features from the map field.
         let mut entry_features: HashMap<String, Features> = HashMap::new();
         for (i, f) in m.field.iter().enumerate() {
@@ -1181,17 +1552,16 @@ impl Builder<'_> {
                 .oneof_index
                 .and_then(|o| oneof_features.get(o as usize).copied())
                 .unwrap_or(features);
-            let mut field = self.field(
+            let field = self.field(
                 f,
                 m.name(),
-                &format!("{full_name}."),
+                &field_prefix,
                 is_map_entry,
                 &oneofs,
                 field_path,
                 base,
                 &map_entries,
             );
-            field.full_name = format!("{full_name}.{}", f.name());
             if field.is_map {
                 entry_features.insert(field.type_name.clone(), field.features);
             }
@@ -1199,7 +1569,7 @@ impl Builder<'_> {
                 && let Some(j) = m
                     .nested_type
                     .iter()
-                    .position(|n| format!("{full_name}.{}", n.name()) == field.type_name)
+                    .position(|n| field.type_name.strip_prefix(&field_prefix) == Some(n.name()))
             {
                 self.file
                     .map_entries
@@ -1208,7 +1578,14 @@ impl Builder<'_> {
             fields.push(field);
         }
         let mo = m.options.as_ref();
+        let mut by_number: Vec<(i32, u32)> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.number, i as u32))
+            .collect();
+        by_number.sort_unstable();
         self.file.messages.push(Message {
+            by_number,
             name: m.name().to_owned(),
             full_name: full_name.clone(),
             nested_name: nested_name.clone(),
@@ -1268,7 +1645,14 @@ impl Builder<'_> {
         map_entries: &[String],
     ) -> Field {
         let extendee = f.extendee().trim_start_matches('.').to_owned();
-        let full_name = format!("{scope_prefix}{}", f.name());
+        // Only extensions keep their full name; fields of a message need it
+        // only to look their features up, which only editions files do.
+        let needs_name = !extendee.is_empty() || self.syntax == Syntax::Editions;
+        let full_name = if needs_name {
+            format!("{scope_prefix}{}", f.name())
+        } else {
+            String::new()
+        };
         let features = if extendee.is_empty() {
             parent.apply(self.overrides(b'f', &full_name))
         } else {
@@ -1343,13 +1727,28 @@ impl Builder<'_> {
         f: &FieldDescriptorProto,
         ty: i32,
         repeated: bool,
-    ) -> Option<(DefaultValue, String)> {
+    ) -> Option<(DefaultValue, Cow<'static, str>)> {
         if repeated || ty == Type::Message as i32 || ty == Type::Group as i32 {
             return None;
         }
         let raw = f.default_value.as_deref();
         let t = Type::try_from(ty).ok()?;
-        Some(match t {
+        // Implicit defaults (every proto3 field) print without allocating.
+        if raw.is_none() {
+            let implicit: Option<(DefaultValue, &'static str)> = match t {
+                Type::String => Some((DefaultValue::Bytes(Vec::new()), "\"\"")),
+                Type::Bytes => Some((DefaultValue::Bytes(Vec::new()), "[]")),
+                Type::Bool => Some((DefaultValue::Bool(false), "false")),
+                Type::Float => Some((DefaultValue::F32(0.0), "0")),
+                Type::Double => Some((DefaultValue::F64(0.0), "0")),
+                Type::Enum | Type::Message | Type::Group => None,
+                _ => Some((DefaultValue::Int(0), "0")),
+            };
+            if let Some((v, printed)) = implicit {
+                return Some((v, Cow::Borrowed(printed)));
+            }
+        }
+        let (value, printed) = match t {
             Type::String => {
                 let s = raw.unwrap_or("").to_owned();
                 (
@@ -1405,7 +1804,8 @@ impl Builder<'_> {
                 let v: i128 = raw.and_then(|s| s.parse().ok()).unwrap_or(0);
                 (DefaultValue::Int(v), v.to_string())
             }
-        })
+        };
+        Some((value, Cow::Owned(printed)))
     }
 
     fn enumeration(
@@ -1616,6 +2016,45 @@ mod tests {
         let out = rewrite_edition(src).unwrap();
         assert_eq!(out.text.len(), src.len());
         assert!(rewrite_edition("syntax = \"proto3\";").is_none());
+    }
+
+    #[test]
+    fn only_files_that_start_with_edition_are_tokenized() {
+        for text in [
+            "edition = \"2023\";",
+            "// c\n/* d */ edition=\"2023\";",
+            "\n\t edition\n= \"2023\";",
+        ] {
+            assert!(first_token_is_edition(text), "{text}");
+            assert!(rewrite_edition(text).is_some(), "{text}");
+        }
+        for text in [
+            "syntax = \"proto3\";",
+            "editions = 1;",
+            "edition.x = 1;",
+            "/* edition */ syntax = \"proto2\";",
+            "// edition\nsyntax = \"proto2\";",
+            "/* edition",
+            "",
+        ] {
+            assert!(!first_token_is_edition(text), "{text}");
+            assert!(rewrite_edition(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn locations_keep_the_earliest_span_for_short_and_long_paths() {
+        let mut l = Locations::default();
+        let long: Vec<i32> = (0..SmallPath::CAP as i32 + 3).collect();
+        for path in [&[4, 0, 2, 1][..], &long, &[]] {
+            l.add(path, [3, 5, 3, 9]);
+            l.add(path, [3, 2, 3, 9]);
+            l.add(path, [4, 1, 4, 2]);
+            assert_eq!(l.get(path), Some([3, 2, 3, 9]), "{path:?}");
+        }
+        assert_eq!(l.get(&[4, 0, 2]), None);
+        assert_eq!(l.get(&[4, 0, 2, 1, 0]), None);
+        assert_eq!(l.get(&long[..long.len() - 1]), None);
     }
 
     #[test]
