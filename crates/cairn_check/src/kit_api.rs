@@ -389,3 +389,135 @@ pub fn operations<'a>(spec: &Spec<'a>) -> Vec<Operation<'a>> {
 pub fn scalar_text(node: &Node) -> Option<&str> {
     node.as_scalar().map(|s| s.text.as_str())
 }
+
+/// A breaking change in the scan's `.proto` files since the baseline.
+pub struct ProtoBreak {
+    /// The change, as buf reports it.
+    pub change: cairn_proto::ProtoChange,
+    /// The scan's file and position it is at, when it is in the current tree.
+    pub at: Option<(FileId, Pos)>,
+    /// A file of the tree to report on when the change has no current position.
+    pub fallback: FileId,
+}
+
+/// Compares the scan's `.proto` files with their baseline versions, with
+/// buf's default (`FILE`) rules. The files are one tree rooted at their
+/// deepest common folder; a file the baseline does not have is new.
+pub fn proto_breaks(ingest: &Ingest, baseline: &Baseline) -> Vec<ProtoBreak> {
+    let files: Vec<(FileId, PathBuf)> = ingest
+        .contracts
+        .iter()
+        .filter(|c| c.format == Format::Proto)
+        .map(|c| (c.file, normalize(Path::new(ingest.sources.path(c.file)))))
+        .collect();
+    let Some((fallback, _)) = files.first() else {
+        return Vec::new();
+    };
+    let mut root = files[0]
+        .1
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    for (_, p) in &files {
+        while !p.starts_with(&root) {
+            if !root.pop() {
+                break;
+            }
+        }
+    }
+    let rel = |p: &Path| {
+        p.strip_prefix(&root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    let current: Vec<(String, std::io::Result<Vec<u8>>)> = files
+        .iter()
+        .map(|(id, p)| {
+            let text = ingest
+                .sources
+                .get(*id)
+                .and_then(|f| f.text.as_deref())
+                .unwrap_or_default();
+            (rel(p), Ok(text.as_bytes().to_vec()))
+        })
+        .collect();
+    let old: Vec<(String, std::io::Result<Vec<u8>>)> = files
+        .iter()
+        .filter_map(|(_, p)| baseline.read(p).ok().map(|b| (rel(p), Ok(b))))
+        .collect();
+    if old.is_empty() {
+        return Vec::new();
+    }
+    let (prev, _) = cairn_proto::load_files(&root, old);
+    let (cur, _) = cairn_proto::load_files(&root, current);
+    let by_rel: HashMap<String, FileId> = files.iter().map(|(id, p)| (rel(p), *id)).collect();
+    cairn_proto::diff(&prev, &cur, &cairn_proto::BreakingConfig::default())
+        .into_iter()
+        .map(|change| {
+            let at = if change.previous {
+                None
+            } else {
+                change
+                    .file
+                    .as_deref()
+                    .and_then(|f| by_rel.get(f))
+                    .map(|id| {
+                        let text = ingest
+                            .sources
+                            .get(*id)
+                            .and_then(|f| f.text.as_deref())
+                            .unwrap_or_default();
+                        (
+                            *id,
+                            pos_of(
+                                text,
+                                change.start_line,
+                                change.start_column,
+                                change.end_line,
+                                change.end_column,
+                            ),
+                        )
+                    })
+            };
+            ProtoBreak {
+                change,
+                at,
+                fallback: *fallback,
+            }
+        })
+        .collect()
+}
+
+/// A position from 1-based line and column (characters) pairs, as buf reports them.
+fn pos_of(text: &str, line: u32, column: u32, end_line: u32, end_column: u32) -> Pos {
+    if line == 0 {
+        return first_line();
+    }
+    let offset = |l: u32, c: u32| -> u32 {
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(l.saturating_sub(1) as usize)
+            .map(str::len)
+            .sum();
+        let line_text = text[start..].lines().next().unwrap_or("");
+        let within: usize = line_text
+            .chars()
+            .take(c.saturating_sub(1) as usize)
+            .map(char::len_utf8)
+            .sum();
+        (start + within) as u32
+    };
+    let start = offset(line, column);
+    let end = if end_line >= line && end_line > 0 {
+        offset(end_line, end_column).max(start)
+    } else {
+        start
+    };
+    Pos {
+        line,
+        column: column.max(1),
+        start,
+        end,
+    }
+}

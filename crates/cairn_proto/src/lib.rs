@@ -26,7 +26,7 @@ mod tree;
 pub use config::BreakingConfig;
 pub use rules::{BufVersion, RULES, RuleInfo, rule_info};
 pub use synth::{synth_pair, synth_tree};
-pub use tree::{ProtoTree, load, load_pair};
+pub use tree::{ProtoTree, load, load_files, load_pair};
 
 /// One breaking change, as `buf breaking` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

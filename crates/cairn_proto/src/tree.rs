@@ -890,10 +890,6 @@ pub(crate) fn declared_roots(root: &Path) -> Vec<String> {
 /// (`proto-read`, `proto-compile`) and the rest of the tree is loaded.
 pub fn load(root: &Path) -> (ProtoTree, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let mut tree = ProtoTree {
-        root: root.to_path_buf(),
-        ..ProtoTree::default()
-    };
     if !root.is_dir() {
         diags.push(
             Diagnostic::error(
@@ -902,15 +898,15 @@ pub fn load(root: &Path) -> (ProtoTree, Vec<Diagnostic>) {
             )
             .with_help("pass the directory that holds the .proto files"),
         );
+        let tree = ProtoTree {
+            root: root.to_path_buf(),
+            ..ProtoTree::default()
+        };
         return (tree, diags);
     }
-    let roots = declared_roots(root);
-    let mut names: Vec<String> = Vec::new();
-    let mut sources: HashMap<String, Arc<str>> = HashMap::new();
-    let mut ids: HashMap<String, FileId> = HashMap::new();
-    let mut texts: HashMap<String, Arc<str>> = HashMap::new();
-    let mut editions: HashMap<String, Rewrite> = HashMap::new();
-    for r in &roots {
+    let mut files: Vec<(String, std::io::Result<Vec<u8>>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in &declared_roots(root) {
         let dir = if r.is_empty() {
             root.to_path_buf()
         } else {
@@ -921,47 +917,75 @@ pub fn load(root: &Path) -> (ProtoTree, Vec<Diagnostic>) {
         for name in found {
             // Feature definitions that protox cannot compile are served by
             // the shims above; they define no API of the tree.
-            if sources.contains_key(&name) || is_shimmed(&name) {
+            if is_shimmed(&name) || !seen.insert(name.clone()) {
                 continue;
             }
-            let full = dir.join(&name);
-            match std::fs::read(&full) {
-                Ok(bytes) => {
-                    if let Ok(text) = String::from_utf8(bytes) {
-                        let text: Arc<str> = Arc::from(text);
-                        let id = tree.sources.add(name.clone(), Some(text.clone()));
-                        ids.insert(name.clone(), id);
-                        texts.insert(name.clone(), text.clone());
-                        let compiled: Arc<str> = match rewrite_edition(&text) {
-                            Some(rewrite) => {
-                                let compiled = Arc::from(rewrite.text.as_str());
-                                editions.insert(name.clone(), rewrite);
-                                compiled
-                            }
-                            None => text,
-                        };
-                        sources.insert(name.clone(), compiled);
-                        names.push(name);
-                    } else {
-                        let id = tree.sources.add(name.clone(), None);
-                        diags.push(
-                            Diagnostic::error(
-                                "proto-read",
-                                format!("{name} is not valid UTF-8; it was skipped"),
-                            )
-                            .in_file(id)
-                            .with_help("save the file as UTF-8"),
-                        );
-                    }
-                }
-                Err(e) => {
+            let bytes = std::fs::read(dir.join(&name));
+            files.push((name, bytes));
+        }
+    }
+    let (tree, more) = load_files(root, files);
+    diags.extend(more);
+    (tree, diags)
+}
+
+/// Loads a tree from files already read (or that failed to read), by path
+/// relative to the tree's root, e.g. the files of a git revision. `root`
+/// is only what the tree is called. Like [`load`], never fails.
+pub fn load_files(
+    root: &Path,
+    files: Vec<(String, std::io::Result<Vec<u8>>)>,
+) -> (ProtoTree, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut tree = ProtoTree {
+        root: root.to_path_buf(),
+        ..ProtoTree::default()
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut sources: HashMap<String, Arc<str>> = HashMap::new();
+    let mut ids: HashMap<String, FileId> = HashMap::new();
+    let mut texts: HashMap<String, Arc<str>> = HashMap::new();
+    let mut editions: HashMap<String, Rewrite> = HashMap::new();
+    for (name, read) in files {
+        if sources.contains_key(&name) || is_shimmed(&name) {
+            continue;
+        }
+        match read {
+            Ok(bytes) => {
+                if let Ok(text) = String::from_utf8(bytes) {
+                    let text: Arc<str> = Arc::from(text);
+                    let id = tree.sources.add(name.clone(), Some(text.clone()));
+                    ids.insert(name.clone(), id);
+                    texts.insert(name.clone(), text.clone());
+                    let compiled: Arc<str> = match rewrite_edition(&text) {
+                        Some(rewrite) => {
+                            let compiled = Arc::from(rewrite.text.as_str());
+                            editions.insert(name.clone(), rewrite);
+                            compiled
+                        }
+                        None => text,
+                    };
+                    sources.insert(name.clone(), compiled);
+                    names.push(name);
+                } else {
                     let id = tree.sources.add(name.clone(), None);
                     diags.push(
-                        Diagnostic::error("proto-read", format!("cannot read {name}: {e}"))
-                            .in_file(id)
-                            .with_help("check the file's permissions"),
+                        Diagnostic::error(
+                            "proto-read",
+                            format!("{name} is not valid UTF-8; it was skipped"),
+                        )
+                        .in_file(id)
+                        .with_help("save the file as UTF-8"),
                     );
                 }
+            }
+            Err(e) => {
+                let id = tree.sources.add(name.clone(), None);
+                diags.push(
+                    Diagnostic::error("proto-read", format!("cannot read {name}: {e}"))
+                        .in_file(id)
+                        .with_help("check the file's permissions"),
+                );
             }
         }
     }

@@ -12,7 +12,9 @@
 //! the same ids with `received`/`sent` for `request`/`response`, and
 //! removed channels, operations and messages) is a finding. The message
 //! names the change's id, so a team moving from oasdiff keeps its
-//! vocabulary. `.proto` contracts are compared with `cairn diff OLD/ NEW/`.
+//! vocabulary. The scan's `.proto` files are compared as one tree with
+//! buf's default `FILE` rules (ids such as `FIELD_NO_DELETE`), as
+//! `buf breaking` would compare them.
 //!
 //! A contract at path `P` is compared with `git show <rev>:./P` (run in
 //! its folder) or `<folder>/P` (`P` relative to the scanned path). A
@@ -56,7 +58,7 @@ use std::fmt::Write;
 use cairn_contract::Level as ChangeLevel;
 use cairn_contract::openapi::Options;
 
-use crate::kit_api::first_line;
+use crate::kit_api::{first_line, proto_breaks};
 use crate::prelude::*;
 
 /// The rule.
@@ -65,7 +67,7 @@ pub static RULE: Rule = Rule {
     name: "api-breaking-change",
     category: Category::Api,
     levels: levels!(warning, warning, error, error, error),
-    summary: "an OpenAPI or AsyncAPI contract changed in a way that breaks its clients, compared with `--baseline`",
+    summary: "an OpenAPI, AsyncAPI or .proto contract changed in a way that breaks its clients, compared with `--baseline`",
     help: "keep the old behaviour (deprecate first, remove after the sunset date) or publish the change as a new major version",
     check,
 };
@@ -106,6 +108,27 @@ fn check(cx: &Ctx<'_>, out: &mut Out) {
             if let Some(help) = cairn_contract::output::help(change.id) {
                 f.help(help);
             }
+        }
+    }
+    for b in proto_breaks(cx.ingest, baseline) {
+        let c = &b.change;
+        let mut message = format!(
+            "breaking change `{}` since {}: {}",
+            c.rule,
+            baseline.name(),
+            c.message
+        );
+        let (file, pos) = if let Some(at) = b.at {
+            at
+        } else {
+            if let Some(f) = &c.file {
+                let _ = write!(message, " (in the baseline at {f}:{})", c.start_line.max(1));
+            }
+            (b.fallback, first_line())
+        };
+        let f = out.at(Some(file), Some(pos), message);
+        if let Some(help) = cairn_contract::output::help(c.rule) {
+            f.help(help);
         }
     }
 }
