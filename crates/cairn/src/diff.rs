@@ -134,27 +134,85 @@ impl Version {
         Ok(Version::Path(PathBuf::from(s)))
     }
 
+    /// Whether this version is a folder (on disk, or a tree in git).
+    fn is_tree(&self) -> bool {
+        match self {
+            Version::Path(p) => p.is_dir(),
+            Version::Git { rev, path } => std::process::Command::new("git")
+                .args(["cat-file", "-t"])
+                .arg(format!("{rev}:./{}", path.display()))
+                .output()
+                .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"tree")),
+        }
+    }
+
+    /// The files of a folder version, relative to it, sorted.
+    fn list(&self) -> Vec<PathBuf> {
+        match self {
+            Version::Path(p) => contract_files(p),
+            Version::Git { rev, path } => {
+                let spec = format!("{rev}:./{}", path.display());
+                let out = std::process::Command::new("git")
+                    .args(["ls-tree", "-r", "--name-only", &spec])
+                    .output();
+                let mut files: Vec<PathBuf> = out
+                    .map(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .lines()
+                            .map(PathBuf::from)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                files.retain(|f| {
+                    f.extension()
+                        .is_some_and(|x| ["yaml", "yml", "json", "proto"].iter().any(|e| x == *e))
+                });
+                files.sort();
+                files
+            }
+        }
+    }
+
+    /// The bytes of `rel` in a folder version.
+    fn read(&self, rel: &Path) -> std::io::Result<Vec<u8>> {
+        match self {
+            Version::Path(p) => std::fs::read(p.join(rel)),
+            Version::Git { rev, path } => git_show(rev, &path.join(rel)),
+        }
+    }
+
+    /// How to show `rel` of a folder version.
+    fn show(&self, rel: &Path) -> String {
+        match self {
+            Version::Path(p) => p.join(rel).display().to_string(),
+            Version::Git { rev, path } => format!("git:{rev}:{}", path.join(rel).display()),
+        }
+    }
+
     fn load(&self, docs: &mut Docs, space: u32) -> Option<cairn_source::FileId> {
         match self {
             Version::Path(p) => docs.load(p),
             Version::Git { rev, path } => {
-                let read = |p: &Path| -> std::io::Result<Vec<u8>> {
-                    let spec = format!("{rev}:./{}", p.display());
-                    let out = std::process::Command::new("git")
-                        .arg("show")
-                        .arg(&spec)
-                        .output()?;
-                    if out.status.success() {
-                        Ok(out.stdout)
-                    } else {
-                        Err(std::io::Error::other(
-                            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-                        ))
-                    }
-                };
+                let read = |p: &Path| git_show(rev, p);
                 docs.load_with(path, format!("git:{rev}:{}", path.display()), space, &read)
             }
         }
+    }
+}
+
+/// The bytes of `path` (relative to the working folder) at git revision `rev`.
+fn git_show(rev: &str, path: &Path) -> std::io::Result<Vec<u8>> {
+    let spec = format!("{rev}:./{}", path.display());
+    let out = std::process::Command::new("git")
+        .arg("show")
+        .arg(&spec)
+        .output()?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(std::io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ))
     }
 }
 
@@ -229,13 +287,11 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
             filter.add_ignores(id, &text)
         });
     }
-    if let (Version::Path(bp), Version::Path(rp)) = (&base_v, &rev_v)
-        && (bp.is_dir() || rp.is_dir())
-    {
+    if base_v.is_tree() || rev_v.is_tree() {
         return folders(
             args,
-            bp,
-            rp,
+            &base_v,
+            &rev_v,
             (&opts, fail_on, show_from),
             &filter,
             (cfg_sources, cfg_diags),
@@ -349,26 +405,40 @@ fn contract_files(root: &Path) -> Vec<PathBuf> {
 }
 
 /// `cairn diff OLD/ NEW/`: every OpenAPI and AsyncAPI file matched by its
-/// path in the two folders, and the `.proto` trees with buf's rules.
+/// path in the two folders, and the `.proto` trees with buf's rules. A
+/// folder may be a tree of a git revision (`git:main:api/`).
 fn folders(
     args: &DiffArgs,
-    base: &Path,
-    revision: &Path,
+    base: &Version,
+    revision: &Version,
     (opts, fail_on, show_from): (&openapi::Options, Level, Level),
     filter: &Filter,
     (sources, mut diagnostics): (cairn_source::SourceMap, Vec<cairn_source::Diagnostic>),
 ) -> Result<ExitCode> {
-    for p in [base, revision] {
-        if !p.is_dir() {
+    for v in [base, revision] {
+        if !v.is_tree() {
             bail!(
                 "{} is not a folder: compare two folders, or two files",
-                p.display()
+                v.show(Path::new(""))
             );
         }
     }
     let mut docs = Docs::with_sources(sources);
     let mut changes = Vec::new();
-    let (old_files, new_files) = (contract_files(base), contract_files(revision));
+    let (old_all, new_all) = (base.list(), revision.list());
+    let is_yaml = |p: &&PathBuf| {
+        p.extension()
+            .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+    };
+    let old_files: Vec<&PathBuf> = old_all.iter().filter(is_yaml).collect();
+    let new_files: Vec<&PathBuf> = new_all.iter().filter(is_yaml).collect();
+    let load = |docs: &mut Docs, v: &Version, rel: &Path, space: u32| match v {
+        Version::Path(p) => docs.load(&p.join(rel)),
+        Version::Git { rev, path } => {
+            let read = |p: &Path| git_show(rev, p);
+            docs.load_with(&path.join(rel), v.show(rel), space, &read)
+        }
+    };
     let is_contract = |docs: &Docs, f| {
         docs.root(f).is_some_and(|r| {
             ["openapi", "swagger", "asyncapi"]
@@ -378,7 +448,7 @@ fn folders(
     };
     for rel in &old_files {
         if !new_files.contains(rel) {
-            if let Some(f) = docs.load(&base.join(rel))
+            if let Some(f) = load(&mut docs, base, rel, 1)
                 && is_contract(&docs, f)
             {
                 diagnostics.push(
@@ -389,8 +459,10 @@ fn folders(
             }
             continue;
         }
-        let (Some(b), Some(r)) = (docs.load(&base.join(rel)), docs.load(&revision.join(rel)))
-        else {
+        let (Some(b), Some(r)) = (
+            load(&mut docs, base, rel, 1),
+            load(&mut docs, revision, rel, 0),
+        ) else {
             continue;
         };
         if !is_contract(&docs, b) && !is_contract(&docs, r) {
@@ -401,7 +473,7 @@ fn folders(
         diagnostics.extend(diags);
     }
     for rel in new_files.iter().filter(|r| !old_files.contains(r)) {
-        if let Some(f) = docs.load(&revision.join(rel))
+        if let Some(f) = load(&mut docs, revision, rel, 0)
             && is_contract(&docs, f)
         {
             diagnostics.push(
@@ -415,21 +487,25 @@ fn folders(
     }
     diagnostics.append(&mut docs.diagnostics);
     let mut sources = docs.sources;
-    let has_proto = |root: &Path| {
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let Ok(ft) = e.file_type() else { continue };
-                if ft.is_dir() {
-                    stack.push(e.path());
-                } else if e.path().extension().is_some_and(|x| x == "proto") {
-                    return true;
+    let is_proto = |p: &&PathBuf| p.extension().is_some_and(|x| x == "proto");
+    let has_proto = |v: &Version, all: &[PathBuf]| match v {
+        Version::Path(root) => {
+            let mut stack = vec![root.clone()];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let Ok(ft) = e.file_type() else { continue };
+                    if ft.is_dir() {
+                        stack.push(e.path());
+                    } else if e.path().extension().is_some_and(|x| x == "proto") {
+                        return true;
+                    }
                 }
             }
+            false
         }
-        false
+        Version::Git { .. } => all.iter().any(|p| is_proto(&p)),
     };
-    if !(has_proto(base) || has_proto(revision)) {
+    if !(has_proto(base, &old_all) || has_proto(revision, &new_all)) {
         let changes: Vec<Change> = filter
             .apply(cairn_contract::openapi_sorted(changes))
             .into_iter()
@@ -437,17 +513,33 @@ fn folders(
             .collect();
         return write(args.format, &changes, &diagnostics, &sources, fail_on);
     }
-    let ((prev, prev_diags), (cur, cur_diags)) = cairn_proto::load_pair(base, revision);
+    let load_tree = |v: &Version, all: &[PathBuf]| match v {
+        Version::Path(p) => cairn_proto::load(p),
+        Version::Git { .. } => {
+            let files = all
+                .iter()
+                .filter(is_proto)
+                .map(|r| (r.to_string_lossy().replace('\\', "/"), v.read(r)))
+                .collect();
+            cairn_proto::load_files(Path::new(&v.show(Path::new(""))), files)
+        }
+    };
+    let ((prev, prev_diags), (cur, cur_diags)) = match (base, revision) {
+        (Version::Path(b), Version::Path(r)) => cairn_proto::load_pair(b, r),
+        _ => (load_tree(base, &old_all), load_tree(revision, &new_all)),
+    };
     // buf reads `buf.yaml` from the new version's module.
-    let (cfg, cfg_diags) = cairn_proto::BreakingConfig::from_buf_yaml(revision);
+    let (cfg, cfg_diags) = match revision {
+        Version::Path(r) => cairn_proto::BreakingConfig::from_buf_yaml(r),
+        Version::Git { .. } => (None, Vec::new()),
+    };
     let cfg = cfg.unwrap_or_default();
     let found = cairn_proto::diff(&prev, &cur, &cfg);
     // One source map for the report: both trees' files, shown under their folders.
     let mut ids = std::collections::HashMap::new();
-    for (which, tree, root) in [(0, &prev, base), (1, &cur, revision)] {
+    for (which, tree, v) in [(0, &prev, base), (1, &cur, revision)] {
         for (id, f) in tree.sources().iter() {
-            let shown = root.join(&*f.path).display().to_string();
-            let new = sources.add(shown, f.text.clone());
+            let new = sources.add(v.show(Path::new(&*f.path)), f.text.clone());
             ids.insert((which, id), new);
         }
     }

@@ -453,3 +453,66 @@ fn bad_input_is_reported_where_it_is_and_the_rest_is_compared() {
         "{v:#}"
     );
 }
+
+#[test]
+fn a_git_tree_is_a_base_for_a_folder_of_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("contracts/pets")).unwrap();
+    std::fs::write(
+        d.join("contracts/pets/pets.proto"),
+        "syntax = \"proto3\";\npackage pets.v1;\nimport \"pets/common.proto\";\nmessage Pet {\n  string id = 1;\n  Owner owner = 2;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("contracts/pets/common.proto"),
+        "syntax = \"proto3\";\npackage pets.v1;\nmessage Owner { string name = 1; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("contracts/events.yaml"),
+        "asyncapi: 2.6.0\ninfo: {title: e, version: '1'}\nchannels:\n  pets:\n    subscribe:\n      message:\n        name: PetAdded\n        payload: {type: object, required: [id], properties: {id: {type: string}}}\n",
+    )
+    .unwrap();
+    git(d, &["init", "-q"]);
+    git(d, &["add", "."]);
+    git(d, &["commit", "-qm", "v1"]);
+    std::fs::write(
+        d.join("contracts/pets/common.proto"),
+        "syntax = \"proto3\";\npackage pets.v1;\nmessage Owner {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("contracts/events.yaml"),
+        "asyncapi: 2.6.0\ninfo: {title: e, version: '2'}\nchannels:\n  pets:\n    subscribe:\n      message:\n        name: PetAdded\n        payload: {type: object, properties: {id: {type: string}}}\n",
+    )
+    .unwrap();
+    let o = cairn_in(
+        d,
+        &[
+            "diff",
+            "--base",
+            "git:HEAD:contracts",
+            "contracts",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let got = changes(&json(&o));
+    assert!(
+        got.contains(&(
+            "FIELD_NO_DELETE".into(),
+            "ERR".into(),
+            "contracts/pets/common.proto:3".into()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(i, l, at)| i == "sent-property-became-optional"
+                && l == "ERR"
+                && at.starts_with("contracts/events.yaml:")),
+        "{got:?}"
+    );
+}
