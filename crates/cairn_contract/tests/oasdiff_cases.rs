@@ -215,6 +215,22 @@ fn oasdiff_tested_pairs() {
     for m in misses.iter().chain(&absent_bad) {
         println!("  {m}");
     }
+    // Pairs made by cairn's research from oasdiff's in-code spec mutations:
+    // each names the one ERR id its mutation should produce.
+    let (mut derived, mut derived_ok) = (0, 0);
+    for case in cases.iter().filter(|c| c.get("derived").is_some()) {
+        let out = run(&root, case);
+        for id in strs(case, "expect_unverified") {
+            derived += 1;
+            if out.err.contains(&id) {
+                derived_ok += 1;
+            } else {
+                println!("  derived pair misses {id}: {}", case["revision"]);
+            }
+        }
+    }
+    println!("derived pairs reporting their id at ERR: {derived_ok}/{derived}");
+    assert_eq!(derived_ok, derived, "a derived pair misses its id");
     assert_eq!(exact, 55, "the corpus changed: 55 exact pairs expected");
     assert_eq!(quiet, 31, "the corpus changed: 31 no-change pairs expected");
     assert!(recall >= 0.97, "recall {recall:.3} is below 0.97");

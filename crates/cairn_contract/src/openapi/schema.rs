@@ -486,6 +486,16 @@ impl<'a> Cx<'a> {
         }
         if let (Some(be), Some(re)) = (&be, &re) {
             for v in be.iter().filter(|v| !re.contains(v)) {
+                if !place.request && matches!(place.kind, Kind::Body) && place.prop.is_empty() {
+                    // oasdiff names this one after the media type.
+                    let text = format!("{} lost the enum value `{v}`", place.describe());
+                    self.emit(
+                        "response-mediatype-enum-value-removed",
+                        Some(key_loc(r, "enum")),
+                        text,
+                    );
+                    continue;
+                }
                 self.aspect(
                     place,
                     "enum-value-removed",
