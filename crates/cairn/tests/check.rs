@@ -2,6 +2,9 @@
 //! against the official 2.1.0 schema with a real JSON-Schema validator),
 //! configuration errors, suppressions and bad input.
 
+mod common;
+use common::{git, validate_with_python};
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -178,28 +181,6 @@ fn json_findings_carry_the_documented_fields() {
             "docs/check-json.md does not document `{key}`"
         );
     }
-}
-
-/// Runs Python's `jsonschema` (installed by `.ci/run`) over `instance`; a
-/// missing Python or module is a failure, not a skip.
-fn validate_with_python(schema: &Path, instance: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let inst = dir.path().join("out.sarif");
-    std::fs::write(&inst, instance).unwrap();
-    let script = "import json,sys\nimport jsonschema\nschema=json.load(open(sys.argv[1]))\ninst=json.load(open(sys.argv[2]))\ncls=jsonschema.validators.validator_for(schema)\ncls.check_schema(schema)\nerrors=sorted(cls(schema).iter_errors(inst), key=lambda e: list(e.path))\nfor e in errors[:20]:\n    print(list(e.path), e.message)\nsys.exit(1 if errors else 0)\n";
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(schema)
-        .arg(&inst)
-        .output()
-        .expect("python3 runs (installed with the jsonschema module by .ci/run)");
-    assert!(
-        out.status.success(),
-        "SARIF does not validate:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -565,21 +546,6 @@ fn breaking(o: &std::process::Output) -> Vec<(String, String, u64, String)> {
         .collect();
     out.sort();
     out
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let o = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=cairn",
-            "-c",
-            "user.email=cairn@example.com",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "git {args:?}: {o:?}");
 }
 
 /// Checks the findings of v1 → v2 with the contract at `contract` (as the

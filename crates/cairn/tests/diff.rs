@@ -3,6 +3,9 @@
 //! schema), exit codes, severity and ignore files, a git base, and bad
 //! input that is reported while the rest of the comparison still runs.
 
+mod common;
+use common::{git_commit_all, validate_with_python};
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -240,27 +243,6 @@ fn ignore_and_severity_files_apply_and_report_bad_lines() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// Runs python's `jsonschema` over `instance`; a missing module is a failure.
-fn validate_with_python(schema: &Path, instance: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let inst = dir.path().join("out.sarif");
-    std::fs::write(&inst, instance).unwrap();
-    let script = "import json,sys\nimport jsonschema\nschema=json.load(open(sys.argv[1]))\ninst=json.load(open(sys.argv[2]))\ncls=jsonschema.validators.validator_for(schema)\ncls.check_schema(schema)\nerrors=sorted(cls(schema).iter_errors(inst), key=lambda e: list(e.path))\nfor e in errors[:20]:\n    print(list(e.path), e.message)\nsys.exit(1 if errors else 0)\n";
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(schema)
-        .arg(&inst)
-        .output()
-        .expect("python3 runs (installed with the jsonschema module by .ci/run)");
-    assert!(
-        out.status.success(),
-        "SARIF does not validate:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn every_format_carries_the_changes() {
     let schema = root().join("../shared/schemas/sarif-schema-2.1.0.json");
@@ -296,23 +278,6 @@ fn every_format_carries_the_changes() {
     assert!(junit.contains("tests=\"16\" failures=\"11\""), "{junit}");
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let o = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .expect("git runs");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn a_git_revision_is_a_base_with_its_refs_read_from_the_same_revision() {
     let dir = tempfile::tempdir().unwrap();
@@ -325,9 +290,7 @@ fn a_git_revision_is_a_base_with_its_refs_read_from_the_same_revision() {
         "type: object\nrequired: [name]\nproperties:\n  name: {type: string}\n",
     )
     .unwrap();
-    git(d, &["init", "-q"]);
-    git(d, &["add", "."]);
-    git(d, &["commit", "-qm", "v1"]);
+    git_commit_all(d);
     // v2: the referenced schema no longer promises `name`.
     std::fs::write(
         d.join("api/schemas/pet.yaml"),
@@ -474,9 +437,7 @@ fn a_git_tree_is_a_base_for_a_folder_of_contracts() {
         "asyncapi: 2.6.0\ninfo: {title: e, version: '1'}\nchannels:\n  pets:\n    subscribe:\n      message:\n        name: PetAdded\n        payload: {type: object, required: [id], properties: {id: {type: string}}}\n",
     )
     .unwrap();
-    git(d, &["init", "-q"]);
-    git(d, &["add", "."]);
-    git(d, &["commit", "-qm", "v1"]);
+    git_commit_all(d);
     std::fs::write(
         d.join("contracts/pets/common.proto"),
         "syntax = \"proto3\";\npackage pets.v1;\nmessage Owner {}\n",
