@@ -962,16 +962,8 @@ impl<'a> Cx<'a> {
                             continue;
                         }
                         "request-property-removed".to_owned()
-                    } else if np.write_only {
-                        format!(
-                            "response-{}-write-only-property-removed",
-                            if bin { "required" } else { "optional" }
-                        )
                     } else {
-                        format!(
-                            "response-{}-property-removed",
-                            if bin { "required" } else { "optional" }
-                        )
+                        response_property_id(bin, np.write_only, "removed")
                     };
                     self.emit(&id, Some(loc(*bp)), format!("removed {}", np.describe()));
                 }
@@ -1043,16 +1035,8 @@ impl<'a> Cx<'a> {
                     "new-required-request-property"
                 }
                 .to_owned()
-            } else if np.write_only {
-                format!(
-                    "response-{}-write-only-property-added",
-                    if rin { "required" } else { "optional" }
-                )
             } else {
-                format!(
-                    "response-{}-property-added",
-                    if rin { "required" } else { "optional" }
-                )
+                response_property_id(rin, np.write_only, "added")
             };
             self.emit(&id, Some(loc(*rp)), format!("added {}", np.describe()));
         }
@@ -1193,6 +1177,13 @@ impl<'a> Cx<'a> {
             self.emit("api-invalid-stability-level", Some(key_loc(r, "x-stability-level")), format!("`x-stability-level` of {what} is `{v}`, not one of draft, alpha, beta or stable"));
         }
     }
+}
+
+/// `response-required-property-added`, `response-optional-write-only-property-removed`, ….
+fn response_property_id(required: bool, write_only: bool, verb: &str) -> String {
+    let req = if required { "required" } else { "optional" };
+    let wo = if write_only { "write-only-" } else { "" };
+    format!("response-{req}-{wo}property-{verb}")
 }
 
 fn ref_name(r: &str) -> &str {
