@@ -4,9 +4,9 @@
 //! scan, the paths that are not resources, and security requirements.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use cairn_contract::openapi::{At, Docs, Spec};
+use cairn_contract::openapi::{At, Docs, Spec, normalize};
 use cairn_ingest::{Format, Ingest};
 use cairn_source::{FileId, Loc, Pos};
 use cairn_yaml::Node;
@@ -145,25 +145,6 @@ pub fn first_line() -> Pos {
         start: 0,
         end: 0,
     }
-}
-
-/// Removes `.` and resolves `..` without touching the file system, as the
-/// contract loader does, so a `$ref`'s target and the scan's path for the
-/// same file compare equal.
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// Paths that are not resources of the API: health, readiness and liveness

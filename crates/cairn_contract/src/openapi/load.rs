@@ -469,7 +469,7 @@ fn walk_refs(root: &Node, f: &mut dyn FnMut(&str, Pos)) {
 
 /// Removes `.` and resolves `..` without touching the file system, so
 /// the same file reached two ways is read once.
-fn normalize(p: &Path) -> PathBuf {
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -11,7 +11,7 @@ use std::path::Path;
 use cairn_source::{Diagnostic, FileId};
 
 pub use diff::{Options, parse_date, show_date};
-pub use load::{At, Docs, Reader};
+pub use load::{At, Docs, Reader, normalize};
 pub use spec::{METHODS, Spec, path_key};
 
 use crate::Change;
