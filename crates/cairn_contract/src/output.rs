@@ -105,6 +105,33 @@ pub fn help(id: &str) -> Option<&'static str> {
     Some(hint)
 }
 
+/// Longest source line shown under a change.
+const MAX_SHOWN_LINE: usize = 300;
+
+/// The line of `text` that holds byte `at`, without its line break, when it
+/// is at most [`MAX_SHOWN_LINE`] bytes long. Found from the byte offset, by
+/// looking no further than that length either side: a specification on one
+/// line (minified JSON, several MB) with thousands of changes is not
+/// scanned from its start for each one.
+fn short_line_at(text: &str, at: usize) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let at = at.min(bytes.len());
+    let lo = at.saturating_sub(MAX_SHOWN_LINE + 1);
+    let start = match bytes[lo..at].iter().rposition(|b| *b == b'\n') {
+        Some(i) => lo + i + 1,
+        None if lo == 0 => 0,
+        None => return None,
+    };
+    let hi = (start + MAX_SHOWN_LINE + 1).min(bytes.len());
+    let end = match bytes[at.max(start)..hi].iter().position(|b| *b == b'\n') {
+        Some(i) => at.max(start) + i,
+        None if hi == bytes.len() => hi,
+        None => return None,
+    };
+    let line = text.get(start..end)?.trim_end_matches('\r');
+    (line.len() <= MAX_SHOWN_LINE).then_some(line)
+}
+
 /// Text for a terminal: one block per change, with the source line.
 pub fn text(r: &Report<'_>, color: bool) -> String {
     let paint = |code: &str, s: &str| {
@@ -129,12 +156,10 @@ pub fn text(r: &Report<'_>, color: bool) -> String {
         }
         if let Some((file, line, col)) = r.place(c.loc) {
             let _ = writeln!(out, "  --> {file}:{line}:{col}");
-            if let Some(src) = c
-                .loc
-                .and_then(|l| r.sources.get(l.file))
-                .and_then(|f| f.line(line))
-                .filter(|l| l.len() <= 300)
-            {
+            if let Some(src) = c.loc.and_then(|l| {
+                let text = r.sources.get(l.file)?.text.as_deref()?;
+                short_line_at(text, l.pos.start as usize)
+            }) {
                 let width = line.to_string().len();
                 let _ = writeln!(out, "{:width$} |", "");
                 let _ = writeln!(out, "{line} | {}", src.trim_end());
@@ -422,4 +447,25 @@ pub fn junit(r: &Report<'_>) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_line_at;
+
+    #[test]
+    fn the_line_under_a_change_is_found_from_its_offset_and_long_lines_are_not_shown() {
+        let text = "a: 1\nbb: 2\r\nccc: 3";
+        assert_eq!(short_line_at(text, 0), Some("a: 1"));
+        assert_eq!(short_line_at(text, 5), Some("bb: 2"));
+        assert_eq!(short_line_at(text, 9), Some("bb: 2"));
+        assert_eq!(short_line_at(text, 14), Some("ccc: 3"));
+        // A minified specification: one line of several MB is not shown (and
+        // not scanned from its start for every change).
+        let one_line = format!("{{\"openapi\":\"3.0.0\",{}}}", "\"x\":1,".repeat(100_000));
+        assert_eq!(short_line_at(&one_line, 300_000), None);
+        let long_last = format!("a: 1\n{}", "b".repeat(400));
+        assert_eq!(short_line_at(&long_last, 2), Some("a: 1"));
+        assert_eq!(short_line_at(&long_last, 200), None);
+    }
 }

@@ -62,10 +62,10 @@ pub(crate) struct Cx<'a> {
     /// Differences seen so far, reported or not: a schema pair whose
     /// comparison adds none is equal wherever it is used.
     pub seen: usize,
-    /// Cycles cut short so far: a comparison that cut one is not cached.
-    pub cut: usize,
     /// Schema pairs (by node address) known to be equal.
     pub equal: std::collections::HashSet<(usize, usize)>,
+    /// Changes found for a schema pair at a place, to repeat where it is used again.
+    pub replay: HashMap<super::schema::ReplayKey, super::schema::Replay>,
     /// Comparing event messages (AsyncAPI): ids are renamed from request
     /// and response to received and sent.
     pub event: bool,
@@ -110,8 +110,8 @@ impl<'a> Cx<'a> {
             base_path: String::new(),
             method: String::new(),
             seen: 0,
-            cut: 0,
             equal: std::collections::HashSet::new(),
+            replay: HashMap::new(),
             event: false,
         }
     }
@@ -977,8 +977,19 @@ impl<'a> Cx<'a> {
                 .collect::<Vec<_>>()
                 .join(" AND ")
         };
+        // Requirements are alternatives: pair the unchanged ones first, so
+        // that two requirements with the same schemes and different scopes
+        // (`[{oauth: [read]}, {oauth: [write]}]`) are not compared crosswise.
+        let mut used = vec![false; rs.len()];
+        let mut left = Vec::new();
         for bq in bs {
-            match rs.iter().find(|rq| key(rq) == key(bq)) {
+            match (0..rs.len()).find(|&j| !used[j] && rs[j] == *bq) {
+                Some(j) => used[j] = true,
+                None => left.push(bq),
+            }
+        }
+        for bq in left {
+            match (0..rs.len()).find(|&j| !used[j] && key(&rs[j]) == key(bq)) {
                 None => {
                     self.emit(
                         &format!("{prefix}-removed"),
@@ -986,7 +997,9 @@ impl<'a> Cx<'a> {
                         format!("removed the security requirement `{}`", key(bq)),
                     );
                 }
-                Some(rq) => {
+                Some(j) => {
+                    used[j] = true;
+                    let rq = &rs[j];
                     for ((scheme, bscopes), (_, rscopes)) in bq.iter().zip(rq) {
                         for sc in bscopes.iter().filter(|s| !rscopes.contains(s)) {
                             self.emit(
@@ -1008,8 +1021,8 @@ impl<'a> Cx<'a> {
                 }
             }
         }
-        for rq in rs {
-            if !bs.iter().any(|bq| key(bq) == key(rq)) {
+        for (j, rq) in rs.iter().enumerate() {
+            if !used[j] {
                 self.emit(
                     &format!("{prefix}-added"),
                     Some(key_loc(r, "security")),
@@ -1106,15 +1119,18 @@ fn requirements(node: &Node) -> Vec<Requirement> {
                 .unwrap_or(&[])
                 .iter()
                 .filter_map(|(k, v)| {
-                    Some((
-                        k.as_str()?.to_owned(),
-                        v.as_seq()
+                    Some((k.as_str()?.to_owned(), {
+                        let mut scopes: Vec<String> = v
+                            .as_seq()
                             .unwrap_or(&[])
                             .iter()
                             .filter_map(Node::as_str)
                             .map(str::to_owned)
-                            .collect(),
-                    ))
+                            .collect();
+                        scopes.sort();
+                        scopes.dedup();
+                        scopes
+                    }))
                 })
                 .collect();
             q.sort();

@@ -39,7 +39,7 @@ pub struct Docs {
     /// Resolved references: `(file, $ref)` to the target file and the
     /// entry indices from its root, so a reference used many times is
     /// looked up once (a large specification has thousands of schemas).
-    resolved: Mutex<HashMap<(FileId, Box<str>), Target>>,
+    resolved: Mutex<HashMap<FileId, HashMap<Box<str>, Target>>>,
 }
 
 /// Where a resolved `$ref` leads: the file, and entry indices from its root.
@@ -105,7 +105,13 @@ impl Docs {
         space: u32,
         read: Reader<'_>,
     ) -> Option<FileId> {
+        let known = self.by_path.contains_key(&(space, normalize(path)));
         let start = self.read_one(&normalize(path), display, space, read, None)?;
+        if known {
+            // Read already (`cairn diff api.yaml api.yaml`), with its
+            // references: their problems were reported then.
+            return Some(start);
+        }
         // Follow external `$ref`s breadth first; each file is read once.
         let mut queue = vec![start];
         let mut seen = HashSet::new();
@@ -338,14 +344,11 @@ impl Docs {
 
     /// The node a `$ref` written in `file` names.
     pub fn resolve(&self, file: FileId, r: &str) -> Result<At<'_>, String> {
-        let cached = self
-            .resolved
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&(file, Box::from(r))).cloned());
-        if let Some((tf, steps)) = cached {
-            let mut node = self.root(tf).map(|a| a.node).ok_or("file not read")?;
-            for i in steps {
+        if let Ok(m) = self.resolved.lock()
+            && let Some((tf, steps)) = m.get(&file).and_then(|f| f.get(r))
+        {
+            let mut node = self.root(*tf).map(|a| a.node).ok_or("file not read")?;
+            for &i in steps {
                 node = match &node.value {
                     Value::Map(entries) => &entries[i as usize].1,
                     Value::Seq(items) => &items[i as usize],
@@ -353,14 +356,14 @@ impl Docs {
                 };
             }
             return Ok(At {
-                file: tf,
+                file: *tf,
                 node,
                 key: None,
             });
         }
         let (tf, steps, node) = self.walk(file, r)?;
         if let Ok(mut m) = self.resolved.lock() {
-            m.insert((file, Box::from(r)), (tf, steps));
+            m.entry(file).or_default().insert(Box::from(r), (tf, steps));
         }
         Ok(At {
             file: tf,
@@ -511,4 +514,22 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_read_twice_reports_its_problems_once() {
+        // `cairn diff api.yaml api.yaml` listed every unresolved `$ref` twice.
+        let text = "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: '#/components/responses/Nope'}\n";
+        let read = |_: &Path| Ok(text.as_bytes().to_vec());
+        let mut docs = Docs::new();
+        let a = docs.load_with(Path::new("api.yaml"), "api.yaml".into(), 0, &read);
+        let b = docs.load_with(Path::new("api.yaml"), "api.yaml".into(), 0, &read);
+        assert_eq!(a, b);
+        let codes: Vec<_> = docs.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["contract-ref-unresolved"]);
+    }
 }

@@ -9,23 +9,172 @@
 //! table, which is where the direction decides. An aspect that no check
 //! names at that place is not reported.
 //!
-//! Recursive schemas are compared once per pair of nodes on the current
-//! path, so a tree that refers to itself ends.
+//! Recursive schemas end: a pair of nodes met again on the current path is
+//! assumed equal, and a pair that differs and is part of a cycle is
+//! compared once per root (see [`Walk`]), so a graph of schemas that refer
+//! to each other costs its size, not the number of paths through it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
+use cairn_source::Loc;
 use cairn_yaml::{Node, Value};
 
 use super::diff::{Cx, flag, same, show_date, stability, sunset};
 use super::load::At;
 use super::spec::{key_loc, loc};
+use crate::Change;
 
 /// Deepest nesting of schemas compared; far beyond real specifications.
 const MAX_DEPTH: usize = 64;
 
+/// The changes one comparison of a schema pair at a place found, to repeat
+/// where the same pair is used at the same place again.
+pub(crate) struct Replay {
+    changes: Vec<Change>,
+    seen: usize,
+    /// Where the two roots were used (their keys), which some changes point at.
+    roots: [Option<Loc>; 2],
+}
+
+/// A schema pair at a place, by the addresses of its two nodes.
+pub(crate) type ReplayKey = (Place, usize, usize);
+
+/// A schema pair, by the addresses of its two nodes.
+type PairKey = (usize, usize);
+
+/// The schema pairs being compared from one root: cycles, equality that
+/// holds on an assumption, and recursive pairs already compared.
+///
+/// Equality of recursive schemas is decided the coinductive way: a pair met
+/// again while it is still being compared is assumed equal. A pair whose
+/// comparison found no difference is equal outright when it relied on no
+/// pair above it; otherwise it is equal *provided* that pair is, and it is
+/// reused as such while that pair is still being compared (then settled
+/// with it).
+///
+/// A pair that differs and is part of a cycle (it relied on a pair above
+/// it, or a pair below relied on it) is compared once per root: its
+/// changes are reported at the first place it is reached, not again at
+/// each of the other paths through the cycle. Without these two rules a
+/// graph of schemas that refer to each other (Stripe's, Microsoft
+/// Graph's) is walked once per path through it: exponential in its size.
+#[derive(Default)]
+pub(crate) struct Walk {
+    /// The pairs being compared, with their frame (depth on this stack).
+    active: HashMap<PairKey, usize>,
+    /// Per frame: its pair, the lowest frame its comparison relied on, and
+    /// whether a comparison below relied on it.
+    frames: Vec<Frame>,
+    /// Per frame: the pairs found equal provided this frame is.
+    pending: Vec<Vec<PairKey>>,
+    /// Pairs found equal provided a frame still on the stack is, with that frame.
+    provisional: HashMap<PairKey, usize>,
+    /// Recursive pairs compared already (with the read-only and write-only
+    /// context they were compared in), with the frame and pair they relied on.
+    recursive: HashMap<(PairKey, bool, bool), Option<(usize, PairKey)>>,
+}
+
+struct Frame {
+    key: PairKey,
+    low: usize,
+    relied_on: bool,
+}
+
+impl Walk {
+    /// The frame a pair's equality may be assumed on: its own when it is
+    /// being compared, or the one its provisional equality relies on.
+    fn assumed(&self, key: PairKey) -> Option<usize> {
+        self.active
+            .get(&key)
+            .or_else(|| self.provisional.get(&key))
+            .copied()
+    }
+
+    /// Whether `key` is a recursive pair compared already in this context;
+    /// the current comparison then relies on what it relied on.
+    fn compared(&mut self, key: PairKey, place: &Place) -> bool {
+        let Some(dep) = self
+            .recursive
+            .get(&(key, place.read_only, place.write_only))
+            .copied()
+        else {
+            return false;
+        };
+        if let Some((frame, k)) = dep
+            && self.frames.get(frame).is_some_and(|f| f.key == k)
+        {
+            self.depend(frame);
+        }
+        true
+    }
+
+    /// The current comparison relies on frame `frame` being equal.
+    fn depend(&mut self, frame: usize) {
+        if let Some(f) = self.frames.get_mut(frame) {
+            f.relied_on = true;
+        }
+        if let Some(top) = self.frames.last_mut() {
+            top.low = top.low.min(frame);
+        }
+    }
+
+    /// Starts comparing `key`; returns its frame.
+    fn enter(&mut self, key: PairKey) -> usize {
+        let frame = self.frames.len();
+        self.active.insert(key, frame);
+        self.frames.push(Frame {
+            key,
+            low: frame,
+            relied_on: false,
+        });
+        self.pending.push(Vec::new());
+        frame
+    }
+
+    /// Ends comparing `key` (frame `frame`) at `place`; `same` when no
+    /// difference was found below it. Pairs settled equal go to `equal`.
+    fn leave(
+        &mut self,
+        key: PairKey,
+        frame: usize,
+        place: &Place,
+        same: bool,
+        equal: &mut HashSet<PairKey>,
+    ) {
+        self.active.remove(&key);
+        let Some(me) = self.frames.pop() else { return };
+        let low = me.low;
+        let mut mine = self.pending.pop().unwrap_or_default();
+        if same && low >= frame {
+            for k in mine.into_iter().chain([key]) {
+                self.provisional.remove(&k);
+                equal.insert(k);
+            }
+        } else if same {
+            mine.push(key);
+            for k in &mine {
+                self.provisional.insert(*k, low);
+            }
+            self.pending[low].extend(mine);
+        } else {
+            for k in mine {
+                self.provisional.remove(&k);
+            }
+            if low < frame || me.relied_on {
+                let dep = (low < frame).then(|| (low, self.frames[low].key));
+                self.recursive
+                    .insert((key, place.read_only, place.write_only), dep);
+            }
+        }
+        if low < frame {
+            self.depend(low);
+        }
+    }
+}
+
 /// Where a schema is used.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Place {
     request: bool,
     kind: Kind,
@@ -37,7 +186,7 @@ pub(crate) struct Place {
     write_only: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Kind {
     Body,
     /// An event message's payload (AsyncAPI).
@@ -228,9 +377,51 @@ impl<'a> Cx<'a> {
     }
 
     /// Compares the schemas `b` and `r` used at `place`.
+    ///
+    /// The same pair at the same place (a shared error response in every
+    /// operation) gives the same changes: they are found once and repeated
+    /// for each operation, at the position of each one's own `schema:` key.
     pub(crate) fn schema(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
-        let mut visiting = HashSet::new();
+        let (bd, rd) = (self.base.deref(b), self.rev.deref(r));
+        let key = (
+            place.clone(),
+            std::ptr::from_ref(bd.node) as usize,
+            std::ptr::from_ref(rd.node) as usize,
+        );
+        let roots = [
+            bd.key.map(|k| Loc::new(bd.file, k)),
+            rd.key.map(|k| Loc::new(rd.file, k)),
+        ];
+        if let Some(found) = self.replay.get(&key) {
+            let operation = (!self.method.is_empty()).then(|| self.method.to_ascii_uppercase());
+            let path = (!self.path.is_empty()).then(|| self.path.clone());
+            let mut again = Vec::with_capacity(found.changes.len());
+            for c in &found.changes {
+                // A change at the root's key moves to this use's key.
+                let loc = match found.roots.iter().position(|x| x.is_some() && *x == c.loc) {
+                    Some(i) => roots[i].or(c.loc),
+                    None => c.loc,
+                };
+                again.push(Change {
+                    loc,
+                    operation: operation.clone(),
+                    path: path.clone(),
+                    ..c.clone()
+                });
+            }
+            self.seen += found.seen;
+            self.out.extend(again);
+            return;
+        }
+        let (start, seen) = (self.out.len(), self.seen);
+        let mut visiting = Walk::default();
         self.schema_at(place, b, r, &mut visiting, 0);
+        let found = Replay {
+            changes: self.out[start..].to_vec(),
+            seen: self.seen - seen,
+            roots,
+        };
+        self.replay.insert(key, found);
     }
 
     fn schema_at(
@@ -238,11 +429,17 @@ impl<'a> Cx<'a> {
         place: &Place,
         b: At<'a>,
         r: At<'a>,
-        visiting: &mut HashSet<(usize, usize)>,
+        visiting: &mut Walk,
         depth: usize,
     ) {
-        let (b, r) = (self.base.deref(b), self.rev.deref(r));
-        if depth > MAX_DEPTH || std::ptr::eq(b.node, r.node) {
+        let (b, r) = self.pair(b, r);
+        if std::ptr::eq(b.node, r.node) {
+            return;
+        }
+        if depth > MAX_DEPTH {
+            // Not compared: count it as a difference, so that no schema
+            // above is taken as equal.
+            self.seen += 1;
             return;
         }
         let key = (
@@ -252,11 +449,20 @@ impl<'a> Cx<'a> {
         if self.equal.contains(&key) {
             return;
         }
-        if !visiting.insert(key) {
-            self.cut += 1;
+        if let Some(frame) = visiting.assumed(key) {
+            // A cycle, or a pair found equal on the assumption that a schema
+            // still being compared is: assume the same here.
+            visiting.depend(frame);
             return;
         }
-        let (seen, cut) = (self.seen, self.cut);
+        if visiting.compared(key, place) {
+            // Reported where it was first reached; it still differs, so no
+            // schema above it is equal.
+            self.seen += 1;
+            return;
+        }
+        let frame = visiting.enter(key);
+        let seen = self.seen;
         if wrapped_in_one_of(b.node, r.node) {
             // The old schema became one alternative of a `oneOf`: the
             // alternatives are not compared with it one by one.
@@ -267,7 +473,7 @@ impl<'a> Cx<'a> {
                 "oneOf",
                 "was wrapped in `oneOf`",
             );
-            visiting.remove(&key);
+            visiting.leave(key, frame, place, false, &mut self.equal);
             return;
         }
         self.types(place, b, r);
@@ -342,17 +548,41 @@ impl<'a> Cx<'a> {
                 self.schema_at(&p, bi, ri, visiting, depth + 1);
             }
         }
-        visiting.remove(&key);
-        if self.seen == seen && self.cut == cut {
-            self.equal.insert(key);
+        visiting.leave(key, frame, place, self.seen == seen, &mut self.equal);
+    }
+
+    /// The two schemas a comparison of `b` and `r` looks at: dereferenced,
+    /// and `{allOf: [X], description: …}` read as X when the other side has
+    /// no `allOf` (not as a schema that lost X's type and properties).
+    fn pair(&self, b: At<'a>, r: At<'a>) -> (At<'a>, At<'a>) {
+        let (b, r) = (self.base.deref(b), self.rev.deref(r));
+        match (b.node.get("allOf").is_some(), r.node.get("allOf").is_some()) {
+            (true, false) => (self.base.unwrap_all_of(b), r),
+            (false, true) => (b, self.rev.unwrap_all_of(r)),
+            _ => (b, r),
         }
     }
 
+    /// Whether the schemas `b` and `r` are known to be equal already.
+    fn known_equal(&self, b: At<'a>, r: At<'a>) -> bool {
+        let (b, r) = self.pair(b, r);
+        std::ptr::eq(b.node, r.node)
+            || self.equal.contains(&(
+                std::ptr::from_ref(b.node) as usize,
+                std::ptr::from_ref(r.node) as usize,
+            ))
+    }
+
     fn types(&mut self, place: &Place, b: At<'a>, r: At<'a>) {
-        if place.request && place.read_only && !place.prop.is_empty() {
-            return;
+        let (mut bt, mut rt) = (self.flat_types(true, b), self.flat_types(false, r));
+        // A schema without `type` whose keywords only apply to objects
+        // (`properties`) or arrays (`items`) describes that type: stating it,
+        // or no longer stating it, is no change.
+        if bt.is_empty() && !rt.is_empty() {
+            bt = implied_types(b.node);
+        } else if rt.is_empty() && !bt.is_empty() {
+            rt = implied_types(r.node);
         }
-        let (bt, rt) = (self.flat_types(true, b), self.flat_types(false, r));
         let (bf, rf) = (
             b.node.get_str("format").unwrap_or(""),
             r.node.get_str("format").unwrap_or(""),
@@ -360,6 +590,11 @@ impl<'a> Cx<'a> {
         let type_diff = !same_set(&bt, &rt);
         let format_diff = bf != rf;
         if !type_diff && !format_diff {
+            return;
+        }
+        if place.request && place.read_only && !place.prop.is_empty() {
+            // Not sent by clients; still a difference, so the pair is not equal elsewhere.
+            self.seen += 1;
             return;
         }
         if type_diff && (bt.len() > 1 || rt.len() > 1) && !bt.is_empty() && !rt.is_empty() {
@@ -834,7 +1069,7 @@ impl<'a> Cx<'a> {
         place: &Place,
         b: At<'a>,
         r: At<'a>,
-        visiting: &mut HashSet<(usize, usize)>,
+        visiting: &mut Walk,
         depth: usize,
     ) {
         for (kw, name) in [
@@ -894,6 +1129,37 @@ impl<'a> Cx<'a> {
                 }
                 true
             });
+            // In `allOf`, a referenced member replaced by another (a renamed
+            // component) is compared with it: the same content is no change,
+            // and a single one replaced by a single other is compared with it.
+            // Not in `oneOf`/`anyOf`: there the name of an alternative can be
+            // its discriminator value, and oasdiff reports the swap.
+            let is_ref = |s: &At<'a>| s.node.get("$ref").is_some();
+            unmatched_b.retain(|bs| {
+                if kw != "allOf" || !is_ref(bs) {
+                    return true;
+                }
+                let bd = self.base.deref(*bs);
+                match unmatched_r
+                    .iter()
+                    .position(|rs| is_ref(rs) && same(bd.node, self.rev.deref(*rs).node))
+                {
+                    Some(k) => {
+                        pairs.push((*bs, unmatched_r.remove(k)));
+                        false
+                    }
+                    None => true,
+                }
+            });
+            if kw == "allOf"
+                && let ([bs], [rs]) = (unmatched_b.as_slice(), unmatched_r.as_slice())
+                && is_ref(bs)
+                && is_ref(rs)
+            {
+                pairs.push((*bs, *rs));
+                unmatched_b.clear();
+                unmatched_r.clear();
+            }
             for rs in &unmatched_r {
                 let rs_d = self.rev.deref(*rs);
                 if kw == "allOf" && annotation_only(rs_d.node) {
@@ -945,20 +1211,26 @@ impl<'a> Cx<'a> {
         place: &Place,
         b: At<'a>,
         r: At<'a>,
-        visiting: &mut HashSet<(usize, usize)>,
+        visiting: &mut Walk,
         depth: usize,
     ) {
         let (bprops, breq) = self.flat(true, b);
         let (rprops, rreq) = self.flat(false, r);
         let header = matches!(&place.kind, Kind::Param { location, .. } if location == "header");
         let dir = place.dir();
+        // Schemas with hundreds of properties are common (Stripe, Graph): look names up by hash.
+        let rby: HashMap<&str, At<'a>> = rprops.iter().rev().map(|(n, a)| (*n, *a)).collect();
+        let bnames: HashSet<&str> = bprops.iter().map(|(n, _)| *n).collect();
+        let breq: HashSet<&str> = breq.iter().map(String::as_str).collect();
+        let rreq: HashSet<&str> = rreq.iter().map(String::as_str).collect();
         for (name, bp) in &bprops {
-            let bin = breq.iter().any(|x| x == name);
-            match rprops.iter().find(|(n, _)| n == name) {
+            let bin = breq.contains(name);
+            match rby.get(name).map(|rp| (name, rp)) {
                 None => {
                     let np = place.nested(name, *bp);
                     let id = if place.request {
                         if np.read_only {
+                            self.seen += 1;
                             continue;
                         }
                         "request-property-removed".to_owned()
@@ -968,10 +1240,26 @@ impl<'a> Cx<'a> {
                     self.emit(&id, Some(loc(*bp)), format!("removed {}", np.describe()));
                 }
                 Some((_, rp)) => {
-                    let rin = rreq.iter().any(|x| x == name);
+                    let rin = rreq.contains(name);
+                    // Most properties of a large schema are unchanged: skip
+                    // them before building their place.
+                    if bin == rin
+                        && ["readOnly", "writeOnly", "deprecated"]
+                            .iter()
+                            .all(|k| flag(bp.node, k) == flag(rp.node, k))
+                        && matches!(
+                            (stability(bp.node), stability(rp.node)),
+                            (Ok(x), Ok(y)) if x == y
+                        )
+                        && self.known_equal(*bp, *rp)
+                    {
+                        continue;
+                    }
                     let np = place.nested(name, *rp);
                     let skip = (place.request && np.read_only) || (!place.request && np.write_only);
-                    if bin != rin && !skip {
+                    if bin != rin && skip {
+                        self.seen += 1;
+                    } else if bin != rin {
                         let at = Some(loc(*rp));
                         if rin {
                             let with_default = rp.node.get("default").is_some();
@@ -1016,13 +1304,14 @@ impl<'a> Cx<'a> {
             }
         }
         for (name, rp) in &rprops {
-            if bprops.iter().any(|(n, _)| n == name) {
+            if bnames.contains(name) {
                 continue;
             }
-            let rin = rreq.iter().any(|x| x == name);
+            let rin = rreq.contains(name);
             let np = place.nested(name, *rp);
             let id = if place.request {
                 if np.read_only {
+                    self.seen += 1;
                     continue;
                 }
                 if !rin {
@@ -1208,24 +1497,72 @@ fn raw_items<'a>(at: At<'a>, kw: &str) -> Vec<At<'a>> {
         .collect()
 }
 
+impl<'a> super::spec::Spec<'a> {
+    /// A schema that is only a wrapper around one `allOf` member (the
+    /// other members and its own keywords annotate, constrain nothing):
+    /// that member, dereferenced. Any other schema as it is.
+    fn unwrap_all_of(&self, at: At<'a>) -> At<'a> {
+        let mut cur = at;
+        for _ in 0..MAX_DEPTH {
+            let Some(map) = cur.node.as_map() else { break };
+            let own_ok = map.iter().all(|(k, _)| match k.as_str() {
+                Some("allOf" | "readOnly" | "writeOnly") => true,
+                Some(k) => is_annotation(k),
+                None => false,
+            });
+            if !own_ok {
+                break;
+            }
+            let members: Vec<At<'a>> = raw_items(cur, "allOf")
+                .into_iter()
+                .filter(|m| !annotation_only(self.deref(*m).node))
+                .collect();
+            let [only] = members.as_slice() else { break };
+            cur = At {
+                key: cur.key,
+                ..self.deref(*only)
+            };
+        }
+        cur
+    }
+}
+
+fn is_annotation(k: &str) -> bool {
+    matches!(
+        k,
+        "title"
+            | "description"
+            | "example"
+            | "examples"
+            | "deprecated"
+            | "externalDocs"
+            | "$comment"
+    ) || k.starts_with("x-")
+}
+
 /// Whether a subschema only annotates (title, description, examples) and constrains nothing.
 fn annotation_only(n: &Node) -> bool {
-    n.as_map().is_some_and(|m| {
-        m.iter().all(|(k, _)| {
-            matches!(
-                k.as_str(),
-                Some(
-                    "title"
-                        | "description"
-                        | "example"
-                        | "examples"
-                        | "deprecated"
-                        | "externalDocs"
-                        | "$comment"
-                )
-            ) || k.as_str().is_some_and(|k| k.starts_with("x-"))
-        })
-    })
+    n.as_map()
+        .is_some_and(|m| m.iter().all(|(k, _)| k.as_str().is_some_and(is_annotation)))
+}
+
+/// The type a schema without `type` describes by its keywords: `object`
+/// for `properties`, `additionalProperties` or `patternProperties`, `array`
+/// for `items` or `prefixItems`; none when it has alternatives (`oneOf`,
+/// `anyOf`) or keywords of both.
+fn implied_types(n: &Node) -> Vec<&'static str> {
+    if n.get("oneOf").is_some() || n.get("anyOf").is_some() {
+        return Vec::new();
+    }
+    let object = ["properties", "additionalProperties", "patternProperties"]
+        .iter()
+        .any(|k| n.get(k).is_some());
+    let array = ["items", "prefixItems"].iter().any(|k| n.get(k).is_some());
+    match (object, array) {
+        (true, false) => vec!["object"],
+        (false, true) => vec!["array"],
+        _ => Vec::new(),
+    }
 }
 
 /// The non-null types of a schema.
@@ -1292,8 +1629,10 @@ fn format_contained(ty: &[&str], to: &str, from: &str) -> bool {
     }
     match ty[0] {
         "number" => to == "double" && from == "float",
+        // An integer without a format is, for every JSON client, at most
+        // 64 bits: stating `int64` narrows nothing that can be sent.
         "integer" => {
-            (to == "int64" && from == "int32")
+            (to == "int64" && matches!(from, "" | "int32"))
                 || (to == "bigint" && matches!(from, "int32" | "int64"))
         }
         "string" => to == "date-time" && matches!(from, "date" | "time"),
