@@ -70,6 +70,24 @@ enum Command {
         #[arg(long, value_name = "git:REV|DIR")]
         baseline: Option<String>,
     },
+    /// Draw the system: services by role, dependencies by kind, grouped by
+    /// bounded context or namespace.
+    Map {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Diagram format.
+        #[arg(long, short, value_enum, default_value_t = MapFormat::Mermaid)]
+        format: MapFormat,
+        /// Only this service and its neighbours.
+        #[arg(long, value_name = "SERVICE")]
+        focus: Option<String>,
+        /// Hops from `--focus`, in either direction.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Clusters: bounded context (cairn.yaml), namespace, or none.
+        #[arg(long, value_enum, default_value_t = GroupByArg::Context)]
+        group_by: GroupByArg,
+    },
     /// Compare two versions of an API contract and report breaking changes;
     /// exit 1 when a change is at or above `--fail-on`.
     Diff(diff::DiffArgs),
@@ -105,6 +123,28 @@ enum CheckFormat {
     Github,
     /// A Markdown summary for a pull-request comment.
     Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MapFormat {
+    /// Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+    /// Structurizr DSL (C4 container view).
+    C4,
+    /// C4-PlantUML container diagram.
+    Plantuml,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GroupByArg {
+    /// Bounded contexts stated in cairn.yaml.
+    Context,
+    /// Kubernetes namespaces.
+    Namespace,
+    /// No clusters.
+    None,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -300,6 +340,41 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit_for(&s))
         }
         Command::Diff(args) => diff::run(&args),
+        Command::Map {
+            inputs,
+            format,
+            focus,
+            depth,
+            group_by,
+        } => {
+            use cairn_render::map;
+            let s = scan(&inputs);
+            if s.ingest.files_read == 0 {
+                return Ok(exit_for(&s));
+            }
+            let opts = map::MapOptions {
+                group_by: match group_by {
+                    GroupByArg::Context => map::GroupBy::Context,
+                    GroupByArg::Namespace => map::GroupBy::Namespace,
+                    GroupByArg::None => map::GroupBy::None,
+                },
+                focus,
+                depth,
+            };
+            let g = map::graph(&s.system, &opts).map_err(anyhow::Error::msg)?;
+            let text = match format {
+                MapFormat::Mermaid => map::mermaid(&g),
+                MapFormat::Dot => map::dot(&g),
+                MapFormat::C4 => map::structurizr(&g),
+                MapFormat::Plantuml => map::plantuml(&g),
+            };
+            let stdout = std::io::stdout();
+            let mut w = stdout.lock();
+            w.write_all(text.as_bytes())
+                .and_then(|()| w.flush())
+                .or_else(ignore_broken_pipe)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check {
             inputs,
             format,

@@ -5,11 +5,13 @@
 //! - [`text`]: the human summary of `cairn scan`;
 //! - [`json`]: the documented, versioned model (`--format json`);
 //! - [`context`]: the answer to the brief's `get_microservices_context` request;
-//! - [`diagnostic`]: one diagnostic with `file:line:col`, the source line and a hint.
+//! - [`diagnostic`]: one diagnostic with `file:line:col`, the source line and a hint;
+//! - [`map`]: the system as a diagram (Mermaid, DOT, Structurizr DSL, C4-PlantUML).
 
 pub mod context;
 pub mod diagnostic;
 pub mod json;
+pub mod map;
 pub mod text;
 
 use cairn_model::System;
