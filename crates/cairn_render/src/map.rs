@@ -487,3 +487,125 @@ pub fn plantuml(g: &Graph) -> String {
     out.push_str("@enduml\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_model::{Edge as ModelEdge, Origin, Policy, Retries, Service};
+
+    fn edge(from: &str, to: &str, kind: EdgeKind, protocol: &str, policy: Policy) -> ModelEdge {
+        ModelEdge {
+            from: from.into(),
+            to: to.into(),
+            kind,
+            protocol: protocol.into(),
+            origin: Origin::Inferred,
+            observability: false,
+            topics: Vec::new(),
+            evidence: Vec::new(),
+            policy,
+        }
+    }
+
+    fn system() -> System {
+        let mut web = Service::new("web", Some("shop".into()), Role::App);
+        web.context = Some("storefront".into());
+        let mut orders = Service::new("orders", Some("shop".into()), Role::App);
+        orders.context = Some("ordering".into());
+        let db = Service::new("orders-db", Some("data".into()), Role::Datastore);
+        let slow = Policy {
+            timeout_ms: Some(2000.0),
+            retries: Some(Retries {
+                attempts: Some(3),
+                ..Retries::default()
+            }),
+            ..Policy::default()
+        };
+        System {
+            name: Some("shop \"demo\"".into()),
+            services: vec![orders, db, web],
+            edges: vec![
+                edge("web", "orders", EdgeKind::Sync, "http", slow),
+                edge(
+                    "web",
+                    "orders",
+                    EdgeKind::Sync,
+                    "grpc",
+                    Policy {
+                        timeout_ms: Some(500.0),
+                        ..Policy::default()
+                    },
+                ),
+                edge(
+                    "orders",
+                    "orders-db",
+                    EdgeKind::Datastore,
+                    "postgres",
+                    Policy::default(),
+                ),
+            ],
+            ..System::default()
+        }
+    }
+
+    #[test]
+    fn edges_of_one_kind_merge_with_the_shortest_timeout_and_most_retries() {
+        let g = graph(&system(), &MapOptions::default()).unwrap();
+        let web_orders: Vec<_> = g
+            .edges
+            .iter()
+            .filter(|e| g.nodes[e.from].name == "web")
+            .collect();
+        assert_eq!(web_orders.len(), 1);
+        assert_eq!(web_orders[0].label, "grpc, http, timeout 500ms, 3 retries");
+        assert_eq!(
+            g.edges.iter().filter(|e| e.line == Line::Datastore).count(),
+            1
+        );
+    }
+
+    #[test]
+    fn writers_quote_names_and_group() {
+        let g = graph(
+            &system(),
+            &MapOptions {
+                group_by: GroupBy::Namespace,
+                ..MapOptions::default()
+            },
+        )
+        .unwrap();
+        let dot = dot(&g);
+        assert!(dot.starts_with("digraph \"shop \\\"demo\\\"\" {"), "{dot}");
+        assert!(dot.contains("\"orders-db\" [shape=cylinder"));
+        assert!(dot.contains("style=dotted"));
+        let mm = mermaid(&g);
+        assert!(mm.contains("subgraph g0[\"data\"]"), "{mm}");
+        assert!(mm.contains("[(\"orders-db\")]"));
+        assert!(structurizr(&g).contains("workspace \"shop 'demo'\""));
+        assert!(plantuml(&g).contains("ContainerDb("));
+    }
+
+    #[test]
+    fn focus_on_an_unknown_service_suggests_one() {
+        let opts = MapOptions {
+            focus: Some("order".into()),
+            ..MapOptions::default()
+        };
+        assert_eq!(
+            graph(&system(), &opts).unwrap_err(),
+            "no service is called `order`; did you mean `orders`?"
+        );
+        let opts = MapOptions {
+            focus: Some("orders-db".into()),
+            depth: 1,
+            ..MapOptions::default()
+        };
+        let names: Vec<_> = graph(&system(), &opts)
+            .unwrap()
+            .nodes
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
+        assert_eq!(names, vec!["orders-db", "orders"]);
+    }
+}
