@@ -61,6 +61,65 @@ fn graphviz_accepts(dot: &str) -> Result<(), String> {
     }
 }
 
+/// Parses Mermaid files with the official parser (`tests/mermaid/check.mjs`
+/// on node, packages installed by `.ci/run` into `target/mermaid-check`);
+/// missing packages are a failure, not a skip.
+fn mermaid_accepts(files: &[PathBuf]) -> Result<(), String> {
+    let modules = root().join("target/mermaid-check");
+    assert!(
+        modules.join("node_modules/mermaid").is_dir(),
+        "the Mermaid parser is missing: run .ci/run, or `npm install --prefix target/mermaid-check mermaid@11 jsdom@24`"
+    );
+    // Node resolves the packages from the script's folder upwards: copy it there.
+    let script = modules.join("check.mjs");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mermaid/check.mjs"),
+        &script,
+    )
+    .unwrap();
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .args(files)
+        .output()
+        .expect("node runs");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[test]
+fn mermaid_output_parses_with_the_official_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for system in SYSTEMS {
+        for group in ["context", "namespace"] {
+            let o = map(
+                &corpus(system),
+                &["--format", "mermaid", "--group-by", group],
+            );
+            assert!(o.status.success());
+            let f = dir.path().join(format!("{system}-{group}.mmd"));
+            std::fs::write(&f, &o.stdout).unwrap();
+            files.push(f);
+        }
+    }
+    let o = map(&root().join("examples/shopfront"), &["--format", "mermaid"]);
+    let f = dir.path().join("shopfront.mmd");
+    std::fs::write(&f, &o.stdout).unwrap();
+    files.push(f);
+    mermaid_accepts(&files).unwrap_or_else(|e| panic!("Mermaid rejects cairn's output:\n{e}"));
+    // The check can fail: a broken flowchart is rejected.
+    let bad = dir.path().join("bad.mmd");
+    std::fs::write(&bad, "flowchart LR\n  a --> b[\n").unwrap();
+    assert!(mermaid_accepts(&[bad]).is_err());
+}
+
 const SYSTEMS: &[&str] = &[
     "online-boutique",
     "opentelemetry-demo",
