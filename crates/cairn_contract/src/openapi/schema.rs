@@ -654,46 +654,22 @@ impl<'a> Cx<'a> {
             self.aspect(place, aspect, r, key, &detail);
             return;
         }
-        let aspect = if place.request {
-            let widened = type_diff && covered(&bt, &rt);
-            let td = type_diff && !widened;
-            let breaking = if td && rt.is_empty() {
-                false
-            } else {
-                let added: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
-                let deleted: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
-                (td && !type_contained(&added, &deleted, strongly))
-                    || (format_diff && !format_contained(&rt, rf, bf))
-            };
-            if breaking {
-                "type-changed"
-            } else if td && !bt.is_empty() && !rt.is_empty() {
-                "type-compatible"
-            } else {
-                "type-generalized"
-            }
+        // A request is read from the base to the revision, a response the
+        // other way round: what clients send must stay accepted, what they
+        // read must stay what they expect.
+        let (from, to, from_f, to_f) = if place.request {
+            (&bt, &rt, bf, rf)
         } else {
-            let narrowed = type_diff && covered(&rt, &bt);
-            let td = type_diff && !narrowed;
-            let breaking = if td && bt.is_empty() {
-                false
-            } else {
-                let added: Vec<&str> = bt.iter().filter(|t| !rt.contains(t)).copied().collect();
-                let deleted: Vec<&str> = rt.iter().filter(|t| !bt.contains(t)).copied().collect();
-                (td && !type_contained(&added, &deleted, strongly))
-                    || (format_diff && !format_contained(&bt, bf, rf))
-            };
-            if breaking {
-                if type_diff && covered(&bt, &rt) {
-                    "type-generalized"
-                } else {
-                    "type-changed"
-                }
-            } else if td && !bt.is_empty() && !rt.is_empty() {
-                "type-compatible"
-            } else {
-                "type-specialized"
-            }
+            (&rt, &bt, rf, bf)
+        };
+        let (td, breaking) = type_breaks(from, to, from_f, to_f, type_diff, format_diff, strongly);
+        let concrete = td && !bt.is_empty() && !rt.is_empty();
+        let aspect = match (place.request, breaking) {
+            (false, true) if type_diff && covered(&bt, &rt) => "type-generalized",
+            (_, true) => "type-changed",
+            (_, false) if concrete => "type-compatible",
+            (true, false) => "type-generalized",
+            (false, false) => "type-specialized",
         };
         self.aspect(place, aspect, r, key, &detail);
     }
@@ -1598,6 +1574,29 @@ fn same_set(a: &[&str], b: &[&str]) -> bool {
 
 fn subset(a: &[&str], b: &[&str]) -> bool {
     a.iter().all(|x| b.contains(x))
+}
+
+/// Whether values valid in `from` (types and format) may be invalid in
+/// `to`, as oasdiff decides it; also whether the types changed beyond `to`
+/// covering `from`. A type list dropped altogether (any type) breaks nothing.
+fn type_breaks(
+    from: &[&str],
+    to: &[&str],
+    from_format: &str,
+    to_format: &str,
+    type_diff: bool,
+    format_diff: bool,
+    strongly: bool,
+) -> (bool, bool) {
+    let td = type_diff && !covered(from, to);
+    if td && to.is_empty() {
+        return (td, false);
+    }
+    let added: Vec<&str> = to.iter().filter(|t| !from.contains(t)).copied().collect();
+    let deleted: Vec<&str> = from.iter().filter(|t| !to.contains(t)).copied().collect();
+    let breaking = (td && !type_contained(&added, &deleted, strongly))
+        || (format_diff && !format_contained(to, to_format, from_format));
+    (td, breaking)
 }
 
 fn is_subtype(sub: &str, sup: &str) -> bool {
